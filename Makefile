@@ -1,0 +1,54 @@
+# Tailor — the two commands a newcomer needs:
+#   make demo   builds everything and serves the demo on http://127.0.0.1:8080
+#   make test   builds everything and runs every test (unit tests, then nginx tests)
+# Other targets: build, setup, fuzz, bench, test-sanitize, clean.
+
+SHELL      := /bin/bash
+BUILD      ?= build
+NGINX_SRC  ?= /usr/share/nginx/src
+NGINX      ?= /usr/sbin/nginx
+JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+MODULE     := $(BUILD)/ngx_http_tailor_module.so
+
+.PHONY: all setup build core module demo test unit nginx-tests fuzz bench test-sanitize clean
+
+all: build
+
+setup:
+	@./scripts/setup.sh
+
+build: setup core module
+
+core:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The dynamic module, built by nginx's own build system from Debian's nginx sources with the
+# flags Debian's nginx was configured with, so /usr/sbin/nginx accepts it.
+module: core
+	@./scripts/build-module.sh "$(NGINX_SRC)" "$(abspath $(BUILD))"
+
+demo: build
+	@./examples/run-demo.sh "$(abspath $(BUILD))"
+
+unit: core
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+nginx-tests: module
+	TAILOR_MODULE=$(abspath $(MODULE)) TAILOR_BUILD=$(abspath $(BUILD)) prove -r -I t/lib t/
+
+test: build
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory nginx-tests
+	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz; \
+	 else echo "clang not found: fuzzers skipped"; fi
+
+fuzz: setup
+	@./scripts/run-fuzzers.sh "$(FUZZ_SECONDS)"
+
+bench: core
+	$(BUILD)/tailor-bench
+
+clean:
+	rm -rf $(BUILD) build-*

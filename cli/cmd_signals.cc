@@ -1,0 +1,23 @@
+// tailorc signals: lists every signal the rule language knows, with type and example.
+#include <cstdio>
+
+#include "cli/command.h"
+#include "signals/signal_registry.h"
+
+namespace tailor::cli {
+namespace {
+
+int Run(const std::vector<std::string>& args) {
+  for (const SignalDef& s : SignalRegistry::Builtin().all()) {
+    std::string name = s.name;
+    if (s.arg == SignalArg::kString) name += "(\"NAME\")";
+    if (s.arg == SignalArg::kNumberPair) name += "(A, B)";
+    std::printf("%-32s %-12s %s\n    e.g. %s\n", name.c_str(), ValueTypeName(s.type),
+                s.doc.c_str(), s.example.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+TAILORC_COMMAND(signals, "signals", "signals", "list every signal rules can read", Run);
+}  // namespace tailor::cli

@@ -1,0 +1,103 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "core/diagnostic.h"
+#include "core/request_view.h"
+#include "core/text.h"
+
+namespace tailor {
+namespace {
+
+TEST(Text, CaseInsensitive) {
+  EXPECT_TRUE(EqualsIgnoreCase("User-Agent", "user-agent"));
+  EXPECT_FALSE(EqualsIgnoreCase("User-Agent", "user-agen"));
+  EXPECT_TRUE(StartsWithIgnoreCase("Mozilla/5.0", "mozilla"));
+  EXPECT_TRUE(EndsWithIgnoreCase("a.GOOGLE.com", ".google.COM"));
+  EXPECT_TRUE(ContainsIgnoreCase("Mozilla (iPhone; CPU)", "iphone"));
+  EXPECT_FALSE(ContainsIgnoreCase("Mozilla", "iphone"));
+}
+
+TEST(Text, PercentDecode) {
+  char buf[64];
+  Arena arena(buf, sizeof buf);
+  EXPECT_EQ(*PercentDecode("a%20b+c", arena), "a b c");
+  EXPECT_EQ(*PercentDecode("plain", arena), "plain");
+  EXPECT_EQ(*PercentDecode("bad%zz%4", arena), "bad%zz%4");
+  EXPECT_EQ(*PercentDecode("a+b", arena, false), "a+b");
+  char tiny[2];
+  Arena small(tiny, sizeof tiny);
+  EXPECT_FALSE(PercentDecode("%41%42%43", small).has_value());
+}
+
+TEST(Arena, FailsWhenFull) {
+  alignas(16) char buf[32];
+  Arena arena(buf, sizeof buf);
+  EXPECT_NE(arena.Allocate(16, 8), nullptr);
+  EXPECT_NE(arena.Allocate(16, 8), nullptr);
+  EXPECT_EQ(arena.Allocate(1, 1), nullptr);
+}
+
+TEST(RequestView, HeadersCookiesQuery) {
+  HeaderField headers[] = {{"Host", "example.com"},
+                           {"Cookie", "a=1; beta=1 ; tailor_id=xyz"},
+                           {"cookie", "late=2"},
+                           {"X-Beta", "yes"}};
+  RequestView rv;
+  rv.headers = headers;
+  rv.query = "utm_medium=email&flag&x=%41";
+  EXPECT_EQ(rv.FindHeader("x-beta").value(), "yes");
+  EXPECT_FALSE(rv.FindHeader("x-missing").has_value());
+  EXPECT_EQ(rv.FindCookie("beta").value(), "1");
+  EXPECT_EQ(rv.FindCookie("late").value(), "2");
+  EXPECT_EQ(rv.FindCookie("tailor_id").value(), "xyz");
+  EXPECT_FALSE(rv.FindCookie("Beta").has_value());
+  EXPECT_EQ(rv.FindQueryParam("utm_medium").value(), "email");
+  EXPECT_EQ(rv.FindQueryParam("flag").value(), "");
+  EXPECT_EQ(rv.FindQueryParam("x").value(), "%41");
+  EXPECT_FALSE(rv.FindQueryParam("utm").has_value());
+}
+
+TEST(Diagnostic, CaretUnderColumn) {
+  Diagnostic d{Severity::kError, "r.rules", 3, 5, "unknown signal \"foo\"", "x = foo"};
+  EXPECT_EQ(FormatDiagnosticLine(d), "r.rules:3:5: error: unknown signal \"foo\"");
+  EXPECT_EQ(FormatDiagnostic(d), "r.rules:3:5: error: unknown signal \"foo\"\n  x = foo\n      ^");
+  EXPECT_EQ(SourceLine("a\nbb\r\nccc", 2), "bb");
+  EXPECT_EQ(SourceLine("a\nbb", 3), "");
+}
+
+TEST(Crypto, Base64UrlRoundTrip) {
+  for (size_t n = 0; n < 40; ++n) {
+    uint8_t in[40], out[40];
+    for (size_t i = 0; i < n; ++i) in[i] = static_cast<uint8_t>(i * 37 + 11);
+    char text[64];
+    Base64UrlEncode(in, n, text);
+    long m = Base64UrlDecode(std::string_view(text, Base64UrlEncodedSize(n)), out, sizeof out);
+    ASSERT_EQ(m, static_cast<long>(n));
+    EXPECT_EQ(std::memcmp(in, out, n), 0);
+  }
+  uint8_t out[16];
+  EXPECT_EQ(Base64UrlDecode("ab+c", out, sizeof out), -1);  // '+' is not URL-safe
+  EXPECT_EQ(Base64UrlDecode("a", out, sizeof out), -1);     // impossible length
+  EXPECT_EQ(Base64UrlDecode("AB", out, sizeof out), -1);    // non-canonical trailing bits
+}
+
+TEST(Crypto, HmacSha256KnownVector) {
+  // RFC 4231 test case 2.
+  Sha256Digest d = HmacSha256("Jefe", "what do ya want for nothing?");
+  static const uint8_t kExpected[] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e,
+                                      0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
+                                      0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83,
+                                      0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+  EXPECT_EQ(std::memcmp(d.data(), kExpected, 32), 0);
+  uint8_t a[16], b[16];
+  ASSERT_TRUE(SecureRandom(a, sizeof a));
+  ASSERT_TRUE(SecureRandom(b, sizeof b));
+  EXPECT_FALSE(TimingSafeEqual(a, b, sizeof a));
+}
+
+}  // namespace
+}  // namespace tailor

@@ -1,0 +1,42 @@
+// RequestView: a read-only view of one HTTP request, built by the caller (the nginx glue, the
+// CLI, tests). Every string_view points into memory the caller keeps alive for the request.
+// No allocation, no copies: signals are pure functions over this view.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace tailor {
+
+struct HeaderField {
+  std::string_view name;
+  std::string_view value;
+};
+
+struct RequestView {
+  std::string_view method;   // "GET"
+  std::string_view scheme;   // "http" or "https"
+  std::string_view host;     // Host header value without port
+  std::string_view path;     // normalized, percent-decoded path ("/shop/a b")
+  std::string_view query;    // raw query string without '?' ("a=1&b=%20")
+  std::span<const HeaderField> headers;  // in arrival order, names as sent
+  std::string_view client_ip;            // textual client address ("203.0.113.9", "2001:db8::1")
+  const struct sockaddr* client_addr = nullptr;  // same address for libraries that want binary
+  socklen_t client_addr_len = 0;
+  int64_t now_ms = 0;  // wall clock, ms since the epoch (nginx's cached time: no syscall)
+
+  // First header with this name (ASCII case-insensitive), or nullopt.
+  std::optional<std::string_view> FindHeader(std::string_view name) const;
+  // Raw (undecoded) value of the first cookie with this exact name across all Cookie headers.
+  std::optional<std::string_view> FindCookie(std::string_view name) const;
+  // Raw (undecoded) value of the first query parameter with this exact name. A key without
+  // '=' has an empty value.
+  std::optional<std::string_view> FindQueryParam(std::string_view name) const;
+  bool https() const { return scheme == "https"; }
+};
+
+}  // namespace tailor

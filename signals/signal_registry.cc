@@ -1,0 +1,24 @@
+#include "signals/signal_registry.h"
+
+#include <stdexcept>
+
+namespace tailor {
+
+void SignalRegistry::Add(SignalDef def) {
+  if (by_name_.count(def.name)) throw std::logic_error("signal registered twice: " + def.name);
+  by_name_.emplace(def.name, defs_.size());
+  defs_.push_back(std::move(def));
+}
+
+size_t SignalRegistry::ReserveMemo(size_t size, size_t align) {
+  size_t offset = (memo_size_ + align - 1) / align * align;
+  memo_size_ = offset + size;
+  return offset;
+}
+
+const SignalDef* SignalRegistry::Find(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  return it == by_name_.end() ? nullptr : &defs_[it->second];
+}
+
+}  // namespace tailor
