@@ -1,0 +1,101 @@
+/*
+ * Tailor's C API: the one boundary between nginx's C glue (ngx_module/) and the C++ core.
+ * No nginx type crosses it, no C++ exception or allocation escapes it: every function catches
+ * everything and reports failure through its return value.
+ *
+ * Lifetimes: an engine is built at configuration time (nginx -t, reload) and is immutable
+ * until destroyed with its configuration. An evaluation lives in a buffer the caller owns
+ * (nginx's request pool) and is trivially destructible: the request path allocates nothing.
+ */
+#ifndef TAILOR_API_H
+#define TAILOR_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    size_t      len;
+    const char *data;
+} tailor_str_t;
+
+typedef struct {
+    tailor_str_t name;
+    tailor_str_t value;
+} tailor_header_t;
+
+/* Severity of a message passed to the log callback. */
+enum { TAILOR_LOG_ERR = 0, TAILOR_LOG_WARN = 1, TAILOR_LOG_INFO = 2 };
+
+/* Called with each message at configuration time (diagnostics with file, line, column). */
+typedef void (*tailor_log_pt)(void *ctx, int level, const char *msg, size_t len);
+
+typedef struct tailor_engine_s tailor_engine_t;
+
+typedef struct {
+    const char  *rules_path;   /* NUL-terminated absolute path, or NULL: no rules */
+} tailor_engine_conf_t;
+
+/* Builds an engine: reads, checks and compiles the rules. Returns NULL after logging every
+ * error through `log` when the configuration is invalid. */
+tailor_engine_t *tailor_engine_create(const tailor_engine_conf_t *conf, tailor_log_pt log,
+    void *log_ctx);
+void tailor_engine_destroy(tailor_engine_t *engine);
+
+/* The request, as views into the caller's memory (valid for the request's lifetime). */
+typedef struct {
+    tailor_str_t            method;
+    tailor_str_t            scheme;     /* "http" or "https" */
+    tailor_str_t            host;       /* without port */
+    tailor_str_t            path;       /* normalized, decoded */
+    tailor_str_t            query;      /* raw, without '?' */
+    const tailor_header_t  *headers;
+    size_t                  nheaders;
+    tailor_str_t            client_ip;
+    const struct sockaddr  *client_addr;
+    socklen_t               client_addr_len;
+    int64_t                 now_ms;
+} tailor_request_t;
+
+/* Visitor IDs: 128 random bits as 22 URL-safe base64 characters. */
+#define TAILOR_VISITOR_ID_LEN  22
+
+/* Finds the cookie `name` in the request's Cookie headers. Returns 1 and sets *value when
+ * present. */
+int tailor_find_cookie(const tailor_request_t *req, tailor_str_t name, tailor_str_t *value);
+/* 1 when `id` is a well-formed visitor ID. */
+int tailor_visitor_id_valid(tailor_str_t id);
+/* Writes a fresh ID (CSPRNG) to out[TAILOR_VISITOR_ID_LEN]. Returns 0 on success. */
+int tailor_visitor_id_generate(char *out);
+
+/* One request's evaluation, placed in a caller buffer of tailor_eval_size() bytes aligned to
+ * TAILOR_EVAL_ALIGN. */
+#define TAILOR_EVAL_ALIGN  16
+typedef struct tailor_eval_s tailor_eval_t;
+
+size_t tailor_eval_size(const tailor_engine_t *engine, size_t nheaders);
+/* Copies `req` (not the strings it points to). Returns NULL on failure (fail open). */
+tailor_eval_t *tailor_eval_init(const tailor_engine_t *engine, const tailor_request_t *req,
+    tailor_str_t visitor_id, void *buf, size_t size);
+
+typedef struct {
+    int           matched;   /* 1 when a page matched */
+    tailor_str_t  page;      /* the page pattern as written */
+    tailor_str_t  variant;   /* empty when no page matched */
+    int           is_default;
+} tailor_decision_t;
+
+/* Page and variant (memoized). Returns 0, or -1 on an internal error (decision is empty). */
+int tailor_eval_decide(tailor_eval_t *ev, tailor_decision_t *out);
+/* Comma-separated names of the segments the request is in (memoized). */
+int tailor_eval_segments(tailor_eval_t *ev, tailor_str_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TAILOR_API_H */

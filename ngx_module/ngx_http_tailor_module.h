@@ -1,0 +1,62 @@
+/*
+ * Tailor's nginx glue: shared types of the module's files. The work is done by the core
+ * library behind api/tailor.h; these files only translate between nginx and that API.
+ */
+#ifndef NGX_HTTP_TAILOR_MODULE_H
+#define NGX_HTTP_TAILOR_MODULE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "tailor.h"
+
+
+typedef struct {
+    ngx_str_t                  rules_file;
+    tailor_engine_t           *engine;
+
+    ngx_str_t                  cookie_name;
+    time_t                     cookie_max_age;
+    ngx_str_t                  cookie_domain;
+    ngx_str_t                  cookie_path;
+} ngx_http_tailor_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                 enable;
+} ngx_http_tailor_loc_conf_t;
+
+
+/* Per-request state, kept on the main request and across internal redirects. */
+typedef struct {
+    tailor_eval_t             *eval;
+    tailor_request_t           request;
+    u_char                     visitor_buf[TAILOR_VISITOR_ID_LEN];
+    ngx_str_t                  visitor;
+    ngx_str_t                  variant;
+    ngx_str_t                  page;
+    ngx_str_t                  segments;
+
+    unsigned                   visitor_new:1;
+    unsigned                   decided:1;
+    unsigned                   segments_done:1;
+    unsigned                   cookie_sent:1;
+} ngx_http_tailor_ctx_t;
+
+
+extern ngx_module_t  ngx_http_tailor_module;
+
+ngx_http_tailor_ctx_t *ngx_http_tailor_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx);
+
+ngx_int_t ngx_http_tailor_add_variables(ngx_conf_t *cf);
+
+ngx_int_t ngx_http_tailor_visitor_init(ngx_http_request_t *r,
+    ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
+ngx_int_t ngx_http_tailor_visitor_set_cookie(ngx_http_request_t *r,
+    ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
+char *ngx_http_tailor_visitor_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+
+#endif /* NGX_HTTP_TAILOR_MODULE_H */

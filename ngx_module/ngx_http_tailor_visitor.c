@@ -1,0 +1,204 @@
+/*
+ * The visitor cookie: read a valid ID, mint a fresh one (CSPRNG, in the core) when there is
+ * none or it is malformed, and send it in a header filter so that it is added after any
+ * cache: a cached response never carries one visitor's cookie to another.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_tailor_module.h"
+
+
+/* 13 months: a longer lifetime needs an explicit allow_long=on. */
+#define NGX_HTTP_TAILOR_COOKIE_LIMIT  (395 * 86400)
+
+
+ngx_int_t
+ngx_http_tailor_visitor_init(ngx_http_request_t *r,
+    ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx)
+{
+    tailor_str_t  name, value;
+
+    name.len = tmcf->cookie_name.len;
+    name.data = (const char *) tmcf->cookie_name.data;
+
+    if (tailor_find_cookie(&ctx->request, name, &value)) {
+        if (tailor_visitor_id_valid(value)) {
+            ctx->visitor.len = value.len;
+            ctx->visitor.data = (u_char *) value.data;
+            return NGX_OK;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "tailor: malformed visitor cookie replaced");
+    }
+
+    if (tailor_visitor_id_generate((char *) ctx->visitor_buf) != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "tailor: random generator failed, no visitor ID");
+        return NGX_ERROR;
+    }
+
+    ctx->visitor.len = TAILOR_VISITOR_ID_LEN;
+    ctx->visitor.data = ctx->visitor_buf;
+    ctx->visitor_new = 1;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_tailor_visitor_set_cookie(ngx_http_request_t *r,
+    ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx)
+{
+    size_t            len;
+    u_char           *cookie, *p;
+    ngx_uint_t        secure;
+    ngx_table_elt_t  *set_cookie;
+
+    secure = ctx->request.scheme.len == sizeof("https") - 1;
+
+    len = tmcf->cookie_name.len + 1 + ctx->visitor.len
+          + sizeof("; HttpOnly; SameSite=Lax; Path=") - 1 + tmcf->cookie_path.len
+          + sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
+          + sizeof("; Expires=Thu, 31-Dec-37 23:55:55 GMT") - 1;
+
+    if (tmcf->cookie_domain.len) {
+        len += sizeof("; Domain=") - 1 + tmcf->cookie_domain.len;
+    }
+
+    if (secure) {
+        len += sizeof("; Secure") - 1;
+    }
+
+    cookie = ngx_pnalloc(r->pool, len);
+    if (cookie == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_copy(cookie, tmcf->cookie_name.data, tmcf->cookie_name.len);
+    *p++ = '=';
+    p = ngx_copy(p, ctx->visitor.data, ctx->visitor.len);
+    p = ngx_cpymem(p, "; HttpOnly; SameSite=Lax; Path=",
+                   sizeof("; HttpOnly; SameSite=Lax; Path=") - 1);
+    p = ngx_copy(p, tmcf->cookie_path.data, tmcf->cookie_path.len);
+    p = ngx_sprintf(p, "; Max-Age=%T", tmcf->cookie_max_age);
+    p = ngx_cpymem(p, "; Expires=", sizeof("; Expires=") - 1);
+    p = ngx_http_cookie_time(p, ngx_time() + tmcf->cookie_max_age);
+
+    if (tmcf->cookie_domain.len) {
+        p = ngx_cpymem(p, "; Domain=", sizeof("; Domain=") - 1);
+        p = ngx_copy(p, tmcf->cookie_domain.data, tmcf->cookie_domain.len);
+    }
+
+    if (secure) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+
+    set_cookie = ngx_list_push(&r->headers_out.headers);
+    if (set_cookie == NULL) {
+        return NGX_ERROR;
+    }
+
+    set_cookie->hash = 1;
+    ngx_str_set(&set_cookie->key, "Set-Cookie");
+    set_cookie->value.len = p - cookie;
+    set_cookie->value.data = cookie;
+
+    ctx->cookie_sent = 1;
+
+    return NGX_OK;
+}
+
+
+/* tailor_visitor_cookie NAME [max_age=TIME] [domain=D] [path=P] [allow_long=on] */
+char *
+ngx_http_tailor_visitor_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tailor_main_conf_t *tmcf = conf;
+
+    u_char      *c;
+    time_t       max_age;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i, allow_long;
+
+    if (tmcf->cookie_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "empty cookie name");
+        return NGX_CONF_ERROR;
+    }
+
+    /* RFC 6265 token characters only. */
+    for (c = value[1].data; c < value[1].data + value[1].len; c++) {
+        if (*c <= 0x20 || *c >= 0x7f || ngx_strchr("()<>@,;:\\\"/[]?={}", *c)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid cookie name \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    tmcf->cookie_name = value[1];
+    max_age = NGX_CONF_UNSET;
+    allow_long = 0;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+            s.len = value[i].len - 8;
+            s.data = value[i].data + 8;
+            max_age = ngx_parse_time(&s, 1);
+            if (max_age == (time_t) NGX_ERROR || max_age <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid max_age \"%V\"", &s);
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "domain=", 7) == 0) {
+            tmcf->cookie_domain.len = value[i].len - 7;
+            tmcf->cookie_domain.data = value[i].data + 7;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "path=", 5) == 0) {
+            tmcf->cookie_path.len = value[i].len - 5;
+            tmcf->cookie_path.data = value[i].data + 5;
+            if (tmcf->cookie_path.len == 0 || tmcf->cookie_path.data[0] != '/') {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid path \"%V\"", &tmcf->cookie_path);
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "allow_long=on") == 0) {
+            allow_long = 1;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (max_age != NGX_CONF_UNSET) {
+        if (max_age > NGX_HTTP_TAILOR_COOKIE_LIMIT && !allow_long) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "max_age longer than 13 months (395d) needs "
+                               "\"allow_long=on\"");
+            return NGX_CONF_ERROR;
+        }
+
+        tmcf->cookie_max_age = max_age;
+    }
+
+    return NGX_CONF_OK;
+}
