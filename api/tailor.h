@@ -87,7 +87,42 @@ typedef struct {
     tailor_str_t  page;      /* the page pattern as written */
     tailor_str_t  variant;   /* empty when no page matched */
     int           is_default;
+    size_t        label;     /* index of (page, variant) in tailor_engine_variant_label(),
+                                TAILOR_NO_LABEL when no page matched */
 } tailor_decision_t;
+
+#define TAILOR_NO_LABEL  ((size_t) -1)
+
+/* Counter labels known at configuration time, for the metrics the glue keeps in shared
+ * memory: every (page, variant) pair of the rules, and every (experiment, variant) pair. */
+size_t tailor_engine_variant_labels(const tailor_engine_t *engine);
+void tailor_engine_variant_label(const tailor_engine_t *engine, size_t i,
+    tailor_str_t *page, tailor_str_t *variant);
+size_t tailor_engine_exposure_labels(const tailor_engine_t *engine);
+void tailor_engine_exposure_label(const tailor_engine_t *engine, size_t i,
+    tailor_str_t *experiment, tailor_str_t *variant);
+
+/* Kinds of request-time errors, counted as tailor_errors_total{kind}. Each one is a failure
+ * the request survived (fail open). */
+enum {
+    TAILOR_ERR_EVAL = 0,        /* evaluation failed: default served */
+    TAILOR_ERR_VISITOR_COOKIE,  /* malformed visitor cookie replaced */
+    TAILOR_ERR_PROFILE,         /* profile cookie rejected (signature, encoding, size) */
+    TAILOR_ERR_PREVIEW,         /* bad or expired preview token */
+    TAILOR_ERR_SCRATCH,         /* per-request scratch full: a value was treated as missing */
+    TAILOR_ERR_GEO,             /* geo lookup failed */
+    TAILOR_ERR_TABLE,           /* table lookup failed */
+    TAILOR_ERR_LUA,             /* a Lua signal failed, timed out or returned a wrong type */
+    TAILOR_ERR_RELOAD,          /* a watched file failed to reload: old data kept */
+    TAILOR_ERR_MAX
+};
+const char *tailor_error_kind_name(int kind);
+
+/* Exposures of this request: labels (tailor_engine_exposure_label) of the experiments the
+ * unit is enrolled in and that were evaluated. Returns how many were written to ids. */
+size_t tailor_eval_exposures(tailor_eval_t *ev, size_t *ids, size_t max);
+/* Bit mask of TAILOR_ERR_* kinds that occurred in this evaluation. */
+uint32_t tailor_eval_errors(tailor_eval_t *ev);
 
 /* Page and variant (memoized). Returns 0, or -1 on an internal error (decision is empty). */
 int tailor_eval_decide(tailor_eval_t *ev, tailor_decision_t *out);

@@ -13,6 +13,7 @@
 
 static ngx_int_t ngx_http_tailor_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tailor_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_tailor_log_handler(ngx_http_request_t *r);
 static void ngx_http_tailor_ctx_cleanup(void *data);
 
 static ngx_int_t ngx_http_tailor_preconfiguration(ngx_conf_t *cf);
@@ -50,6 +51,13 @@ static ngx_command_t  ngx_http_tailor_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_tailor_visitor_cookie,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("tailor_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_tailor_status,
+      0,
       0,
       NULL },
 
@@ -137,6 +145,7 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
 
     ctx = cln->data;
     ngx_memzero(ctx, sizeof(ngx_http_tailor_ctx_t));
+    ctx->label = TAILOR_NO_LABEL;
     cln->handler = ngx_http_tailor_ctx_cleanup;
     ngx_http_set_ctx(r, ctx, ngx_http_tailor_module);
 
@@ -250,6 +259,7 @@ ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx)
         return NGX_OK;
     }
 
+    ctx->label = d.label;
     ctx->variant.len = d.variant.len;
     ctx->variant.data = (u_char *) d.variant.data;
     ctx->page.len = d.page.len;
@@ -280,6 +290,41 @@ ngx_http_tailor_handler(ngx_http_request_t *r)
     (void) ngx_http_tailor_decide(r, ctx);
 
     return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_tailor_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_tailor_ctx_t        *ctx;
+    ngx_http_tailor_main_conf_t  *tmcf;
+
+    if (r != r->main) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_tailor_module);
+    if (ctx == NULL) {
+        /* Tailor was not used by this request (or its context was reset: find it) */
+        ngx_pool_cleanup_t  *cln;
+
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_tailor_ctx_cleanup) {
+                ctx = cln->data;
+                break;
+            }
+        }
+
+        if (ctx == NULL) {
+            return NGX_OK;
+        }
+    }
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_tailor_module);
+
+    (void) ngx_http_tailor_decide(r, ctx);
+
+    return ngx_http_tailor_count(r, tmcf, ctx);
 }
 
 
@@ -406,6 +451,13 @@ ngx_http_tailor_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_tailor_handler;
 
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_tailor_log_handler;
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_tailor_header_filter;
 
@@ -453,6 +505,10 @@ ngx_http_tailor_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_value(tmcf->cookie_max_age, NGX_HTTP_TAILOR_COOKIE_MAX_AGE);
+
+    if (ngx_http_tailor_status_init_conf(cf, tmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

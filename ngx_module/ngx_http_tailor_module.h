@@ -12,9 +12,22 @@
 #include "tailor.h"
 
 
+typedef struct ngx_http_tailor_counters_s  ngx_http_tailor_counters_t;
+
+
 typedef struct {
     ngx_str_t                  rules_file;
     tailor_engine_t           *engine;
+
+    ngx_shm_zone_t            *counters_zone;
+    ngx_http_tailor_counters_t  *counters;
+    ngx_uint_t                 requests_slot;
+    ngx_uint_t                 reloads_slot;
+    ngx_uint_t                 error_slots[TAILOR_ERR_MAX];
+    ngx_uint_t                *variant_slots;
+    ngx_uint_t                 nvariant_slots;
+    ngx_uint_t                *exposure_slots;
+    ngx_uint_t                 nexposure_slots;
 
     ngx_str_t                  cookie_name;
     time_t                     cookie_max_age;
@@ -37,8 +50,12 @@ typedef struct {
     ngx_str_t                  variant;
     ngx_str_t                  page;
     ngx_str_t                  segments;
+    size_t                     label;
+    uint32_t                   errors;     /* TAILOR_ERR_* bits seen by the glue */
 
     unsigned                   visitor_new:1;
+    unsigned                   counted:1;
+    unsigned                   no_exposure:1;
     unsigned                   decided:1;
     unsigned                   segments_done:1;
     unsigned                   cookie_sent:1;
@@ -57,6 +74,13 @@ ngx_int_t ngx_http_tailor_visitor_init(ngx_http_request_t *r,
 ngx_int_t ngx_http_tailor_visitor_set_cookie(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
 char *ngx_http_tailor_visitor_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+ngx_int_t ngx_http_tailor_status_init_conf(ngx_conf_t *cf,
+    ngx_http_tailor_main_conf_t *tmcf);
+ngx_int_t ngx_http_tailor_count(ngx_http_request_t *r,
+    ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
+void ngx_http_tailor_count_error(ngx_http_tailor_main_conf_t *tmcf, ngx_uint_t kind);
+char *ngx_http_tailor_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 
 #endif /* NGX_HTTP_TAILOR_MODULE_H */
