@@ -253,7 +253,7 @@ C<error_log>/C<no_error_log> lines. When nginx does not start, every check of th
 
 =head1 PROGRAMMATIC API
 
-For tests that need logic between requests use L</Tailor::Test::Server> in an ordinary
+For tests that need logic between requests use C<Tailor::Test::Server> in an ordinary
 Test::More test (C<use Tailor::Test;> exports Test::More's functions too; C<done_testing>
 comes from C<use Test::More>):
 
