@@ -1,0 +1,147 @@
+#include "geo/geo_database.h"
+
+#include <cctz/time_zone.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <unordered_set>
+
+namespace tailor {
+
+const char* GeoDbKindName(GeoDbKind k) {
+  switch (k) {
+    case GeoDbKind::kLocation: return "location (City/Country)";
+    case GeoDbKind::kAsn: return "ASN";
+    case GeoDbKind::kAnonymous: return "Anonymous-IP";
+    case GeoDbKind::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+GeoDbKind GeoDbKindFromType(std::string_view t) {
+  auto has = [&](std::string_view s) { return t.find(s) != std::string_view::npos; };
+  if (has("Anonymous-IP")) return GeoDbKind::kAnonymous;
+  if (has("ASN") || has("ISP")) return GeoDbKind::kAsn;
+  if (has("City") || has("Country") || has("Enterprise")) return GeoDbKind::kLocation;
+  return GeoDbKind::kUnknown;
+}
+
+GeoDatabase::~GeoDatabase() {
+  if (open_) MMDB_close(&mmdb_);
+}
+
+Result<std::shared_ptr<const GeoDatabase>> GeoDatabase::Open(const std::string& path) {
+  static std::atomic<uint64_t> next_id{1};
+  std::shared_ptr<GeoDatabase> db(new GeoDatabase());
+  db->path_ = path;
+  int rc = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db->mmdb_);
+  if (rc != MMDB_SUCCESS) {
+    std::string msg = path + ": libmaxminddb: " + MMDB_strerror(rc);
+    if (rc == MMDB_IO_ERROR) msg += std::string(" (") + std::strerror(errno) + ")";
+    return Status::Error(msg);
+  }
+  db->open_ = true;
+  db->database_type_ = db->mmdb_.metadata.database_type ? db->mmdb_.metadata.database_type : "";
+  db->kind_ = GeoDbKindFromType(db->database_type_);
+  db->id_ = next_id.fetch_add(1);
+  Status st = db->Validate();
+  if (!st.ok()) return Status::Error(path + ": " + st.message());
+  return std::shared_ptr<const GeoDatabase>(std::move(db));
+}
+
+Status GeoDatabase::Validate() {
+  const MMDB_metadata_s& md = mmdb_.metadata;
+  const uint32_t record_size = md.record_size;
+  if (record_size != 24 && record_size != 28 && record_size != 32)
+    return Status::Error("unsupported record size " + std::to_string(record_size));
+  if (md.ip_version != 4 && md.ip_version != 6)
+    return Status::Error("unsupported ip_version " + std::to_string(md.ip_version));
+  const uint64_t node_count = md.node_count;
+  const uint64_t node_bytes = record_size / 4;  // two records per node
+  // libmaxminddb checked that the tree fits before the data section; check again, it is cheap
+  // and everything below relies on it.
+  if (mmdb_.data_section == nullptr || mmdb_.file_content == nullptr ||
+      node_count * node_bytes + 16 > static_cast<uint64_t>(mmdb_.file_size))
+    return Status::Error("the search tree is larger than the file (truncated?)");
+  data_ = mmdb::DataReader(mmdb_.data_section, mmdb_.data_section_size);
+
+  // Every record of every node, in file order (no tree walk, so a cyclic tree cannot loop).
+  std::vector<uint32_t> records;
+  const uint8_t* tree = mmdb_.file_content;
+  for (uint64_t n = 0; n < node_count; ++n) {
+    const uint8_t* b = tree + n * node_bytes;
+    uint64_t rec[2];
+    if (record_size == 24) {
+      rec[0] = (uint64_t{b[0]} << 16) | (b[1] << 8) | b[2];
+      rec[1] = (uint64_t{b[3]} << 16) | (b[4] << 8) | b[5];
+    } else if (record_size == 28) {
+      rec[0] = (uint64_t{b[3] & 0xF0u} << 20) | (uint64_t{b[0]} << 16) | (b[1] << 8) | b[2];
+      rec[1] = (uint64_t{b[3] & 0x0Fu} << 24) | (uint64_t{b[4]} << 16) | (b[5] << 8) | b[6];
+    } else {
+      rec[0] = (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) | (b[2] << 8) | b[3];
+      rec[1] = (uint64_t{b[4]} << 24) | (uint64_t{b[5]} << 16) | (b[6] << 8) | b[7];
+    }
+    for (uint64_t r : rec) {
+      if (r <= node_count) continue;  // a node, or the "no data" marker
+      if (r < node_count + 16)
+        return Status::Error("search tree node " + std::to_string(n) +
+                             " points into the data section separator (corrupt search tree)");
+      const uint64_t off = r - node_count - 16;
+      if (off >= mmdb_.data_section_size)
+        return Status::Error("search tree node " + std::to_string(n) +
+                             " points past the end of the data section (corrupt search tree)");
+      records.push_back(static_cast<uint32_t>(off));
+    }
+  }
+  std::sort(records.begin(), records.end());
+  records.erase(std::unique(records.begin(), records.end()), records.end());
+  record_count_ = records.size();
+
+  std::unordered_set<uint32_t> validated;
+  std::string why;
+  for (uint32_t off : records) {
+    if (!data_.Validate(off, &validated, &why)) return Status::Error("corrupt data section: " + why);
+  }
+  if (kind_ == GeoDbKind::kLocation) LoadZones(records);
+  return Status::Ok();
+}
+
+void GeoDatabase::LoadZones(const std::vector<uint32_t>& records) {
+  std::vector<std::string_view> names;
+  for (uint32_t off : records) {
+    mmdb::Entry e;
+    std::string_view tz;
+    if (data_.Path(off, {"location", "time_zone"}, &e) && data_.AsString(e, &tz) && !tz.empty())
+      names.push_back(tz);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  for (std::string_view name : names) {
+    Zone z{std::string(name), {}};
+    // Unknown names (or a missing tzdata) leave local.* missing for those records.
+    if (cctz::load_time_zone(z.name, &z.tz)) zones_.push_back(std::move(z));
+  }
+}
+
+const cctz::time_zone* GeoDatabase::FindZone(std::string_view name) const {
+  auto it = std::lower_bound(zones_.begin(), zones_.end(), name,
+                             [](const Zone& z, std::string_view n) { return z.name < n; });
+  if (it == zones_.end() || it->name != name) return nullptr;
+  return &it->tz;
+}
+
+bool GeoDatabase::Lookup(const struct sockaddr* addr, uint32_t* offset) const {
+  if (addr == nullptr) return false;
+  if (addr->sa_family == AF_INET6 && mmdb_.metadata.ip_version == 4) return false;
+  if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) return false;
+  int err = 0;
+  MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&mmdb_, addr, &err);
+  if (err != MMDB_SUCCESS || !r.found_entry) return false;
+  if (r.entry.offset >= mmdb_.data_section_size) return false;
+  *offset = r.entry.offset;
+  return true;
+}
+
+}  // namespace tailor
