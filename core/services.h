@@ -14,6 +14,7 @@ class DeviceClassifier;     // signals/device_classifier.h
 class ProfileCodec;         // signals/visitor_profile.h
 class LanguageMatcher;      // signals/language.h
 class GeoService;           // geo/geo_service.h
+class InterestSet;          // signals/visitor_profile.h
 
 struct Services {
   const ReferrerClassifier* referrer = nullptr;
@@ -22,6 +23,7 @@ struct Services {
   const LanguageMatcher* languages = nullptr;
   const GeoService* geo = nullptr;
   std::span<const std::string_view> own_hosts;  // hosts counted as internal referrers
+  const InterestSet* interests = nullptr;  // the rules' `interest` declarations, compiled
 };
 
 }  // namespace tailor
