@@ -1,0 +1,102 @@
+// Table: cold data (CRM exports, store lists, weather by city) loaded from a CSV file at
+// config time into an immutable, column-typed store with an open-addressing hash index on
+// one key column. The request path only reads: FindRow is a hash and one or two probes
+// (no allocation), Cell builds a Value viewing the table's memory.
+//
+// CSV format (RFC 4180): comma-separated, fields may be "quoted" ("" is a quote inside),
+// quoted fields may span lines, LF or CRLF line ends, UTF-8 (a BOM is skipped). The first
+// line is the header: column names, each optionally typed `name:string`, `name:number`,
+// `name:bool`. Untyped columns are inferred from every non-empty cell: all numbers ->
+// number, all true/false (any case) -> bool, otherwise string. An empty cell is a missing
+// value. Errors are Diagnostics "FILE:LINE: message" (a wrong field count, a cell that does
+// not match its declared type, an empty or duplicate key, ...); any error fails the load.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "core/value.h"
+
+namespace tailor {
+
+struct TableColumn {
+  std::string name;
+  ValueType type = ValueType::kString;  // kString, kNumber or kBool
+  bool declared = false;                // typed in the header (else inferred)
+};
+
+struct TableLimits {
+  size_t max_columns = 256;
+  size_t max_rows = 20'000'000;
+  size_t max_file_bytes = size_t{2} << 30;  // 2 GiB
+  size_t max_errors = 20;                   // then "too many errors" and stop
+};
+
+class Table {
+ public:
+  // Parses CSV text; `file` names it in diagnostics. Returns nullptr when there are errors.
+  static std::shared_ptr<const Table> ParseCsv(std::string_view text, const std::string& file,
+                                               std::string_view key_column, Diagnostics& diags,
+                                               const TableLimits& limits = {});
+  // Reads and parses a file (an unreadable file is one diagnostic at line 0).
+  static std::shared_ptr<const Table> LoadCsv(const std::string& path, std::string_view key_column,
+                                              Diagnostics& diags, const TableLimits& limits = {});
+
+  // Schema (config time).
+  int ColumnIndex(std::string_view name) const;  // -1 when absent
+  ValueType ColumnType(int column) const { return columns_[column].type; }
+  const std::vector<TableColumn>& columns() const { return columns_; }
+  int key_column() const { return key_column_; }
+  size_t row_count() const { return rows_; }
+  const std::string& file() const { return file_; }
+
+  // Request path: the row whose key equals `key`, or -1. Keys compare as text; a number key
+  // column compares numbers by value ("42", "42.0" and 42 find the same row).
+  int64_t FindRow(std::string_view key) const;
+  int64_t FindRow(const Value& key) const;  // string, number or bool; missing -> -1
+  Value Cell(int64_t row, int column) const;  // missing for an empty cell or row -1
+  // FindRow + Cell.
+  Value Lookup(const Value& key, int column) const { return Cell(FindRow(key), column); }
+
+  // Nearest row to a point, for geo.nearest(TABLE): the table needs number columns named
+  // lat/latitude and lon/lng/longitude; rows with a missing coordinate are skipped. A linear
+  // scan (store lists are small); row -1 when the table has no coordinates.
+  struct Nearest {
+    int64_t row = -1;
+    double distance_km = 0;
+  };
+  Nearest NearestTo(double lat, double lon) const;
+  int lat_column() const { return lat_column_; }
+  int lon_column() const { return lon_column_; }
+
+ private:
+  Table() = default;
+  int64_t FindCanonical(std::string_view key) const;
+
+  std::string file_;
+  std::vector<TableColumn> columns_;
+  int key_column_ = -1;
+  int lat_column_ = -1, lon_column_ = -1;
+  size_t rows_ = 0;
+  std::string pool_;  // every string cell's bytes, and the canonical keys
+  // Per column, by type: strings as (offset << 32 | length) into pool_ (kNoString = missing),
+  // numbers as doubles (NaN = missing), bools as 0/1 (2 = missing).
+  struct ColumnData {
+    std::vector<uint64_t> str;
+    std::vector<double> num;
+    std::vector<uint8_t> flag;
+  };
+  std::vector<ColumnData> data_;
+  std::vector<uint64_t> keys_;   // canonical key text per row, as (offset << 32 | length)
+  std::vector<uint64_t> slots_;  // hash index: (hash tag << 32 | row + 1), 0 = empty
+  uint64_t mask_ = 0;
+};
+
+// "42", "3.5", "-0.25": the shortest text that reads back as `d` (number keys, messages).
+std::string_view FormatNumber(double d, char (&buf)[32]);
+
+}  // namespace tailor

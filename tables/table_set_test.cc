@@ -1,0 +1,92 @@
+#include "tables/table_set.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace tailor {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TableRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/tables-" + std::to_string(getpid());
+    fs::create_directories(dir_);
+    path_ = dir_ + "/customers.csv";
+    Write("id,tier\nc1,gold\nc2,silver\n");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  // Atomic replace, as deployment tools do (a new inode each time).
+  void Write(const std::string& text) {
+    std::ofstream(path_ + ".tmp") << text;
+    fs::rename(path_ + ".tmp", path_);
+  }
+  std::string Tier(const TableSet& s, const char* key) {
+    const Table* t = s.at(s.Find("customers"));
+    Value v = t->Lookup(Value::String(key), t->ColumnIndex("tier"));
+    return v.missing() ? "-" : std::string(v.str);
+  }
+  std::string dir_, path_;
+};
+
+TEST_F(TableRegistryTest, LoadsSwapsAndRejects) {
+  TableRegistry reg;
+  Diagnostics d;
+  ASSERT_EQ(reg.Add("customers", path_, "id", d), 0);
+  EXPECT_EQ(reg.Add("customers", path_, "id", d), -1);  // declared twice
+  EXPECT_EQ(d.error_count(), 1u);
+  auto held = reg.Current();
+  EXPECT_EQ(Tier(*held, "c1"), "gold");
+
+  Write("id,tier\nc1,platinum\nc3,bronze\n");
+  auto r = reg.Wait();
+  if (r.empty()) reg.Poll(), r = reg.Wait();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kSwapped);
+  EXPECT_EQ(Tier(*reg.Current(), "c1"), "platinum");
+  EXPECT_EQ(Tier(*held, "c1"), "gold");  // a request holding the old snapshot
+
+  Write("id,tier\nc1,gold\nc1,again\n");  // a bad row
+  reg.Poll();
+  r = reg.Wait();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kRejected);
+  EXPECT_NE(r[0].event.message.find(path_ + ":3: error: duplicate key 'c1'"), std::string::npos)
+      << r[0].event.message;
+  EXPECT_EQ(Tier(*reg.Current(), "c1"), "platinum");
+
+  Write("id,tier:number\nc1,1\n");  // the rules were compiled against tier:string
+  reg.Poll();
+  r = reg.Wait();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kRejected);
+  EXPECT_NE(r[0].event.message.find("changed type"), std::string::npos) << r[0].event.message;
+
+  Write("id,tier,extra\nc9,new,1\n");  // an added column is fine
+  reg.Poll();
+  r = reg.Wait();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kSwapped);
+  EXPECT_EQ(Tier(*reg.Current(), "c9"), "new");
+  EXPECT_TRUE(reg.Poll().empty());
+}
+
+TEST_F(TableRegistryTest, ConfigTimeErrorsCarryLines) {
+  Write("id,tier\nc1,gold,x\n");
+  TableRegistry reg;
+  Diagnostics d;
+  EXPECT_EQ(reg.Add("customers", path_, "id", d), -1);
+  ASSERT_EQ(d.error_count(), 1u);
+  EXPECT_EQ(FormatDiagnosticLine(d.items()[0]),
+            path_ + ":2: error: this row has 3 fields, the header has 2");
+  Diagnostics m;
+  EXPECT_EQ(reg.Add("x", dir_ + "/missing.csv", "id", m), -1);
+  EXPECT_NE(FormatDiagnosticLine(m.items()[0]).find("missing.csv: error: cannot read"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tailor
