@@ -1,0 +1,116 @@
+// tailorc preview-token: makes (or checks) a signed, expiring preview token that forces
+// experiment variants for `?tailor_preview=TOKEN` (see experiments/preview_token.h).
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/command.h"
+#include "experiments/preview_token.h"
+
+namespace tailor::cli {
+namespace {
+
+int Run(const std::vector<std::string>& args);
+const Command kCommand = {
+    "preview-token",
+    "preview-token --secret FILE --set EXP=VAR... [--variant NAME] --ttl 2h",
+    "make a signed, expiring ?tailor_preview= token (--check TOKEN verifies one)", Run};
+
+// The secret is the file's bytes without trailing whitespace (a trailing newline from an
+// editor must not change the key). The nginx glue reads tailor_secret the same way.
+bool ReadSecret(const std::string& path, std::string* secret, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read secret file " + path;
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *secret = ss.str();
+  while (!secret->empty() && (secret->back() == '\n' || secret->back() == '\r' ||
+                              secret->back() == ' ' || secret->back() == '\t')) {
+    secret->pop_back();
+  }
+  if (secret->size() < 16) {
+    *error = "secret file " + path + " holds fewer than 16 bytes";
+    return false;
+  }
+  return true;
+}
+
+int Run(const std::vector<std::string>& args) {
+  std::string secret_path, variant, ttl_text, check;
+  std::vector<std::pair<std::string, std::string>> choices;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto next = [&](std::string* out) {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "--secret") {
+      if (!next(&secret_path)) return UsageError(kCommand, "--secret needs a file");
+    } else if (a == "--set") {
+      if (!next(&v)) return UsageError(kCommand, "--set needs EXPERIMENT=VARIANT");
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) {
+        return UsageError(kCommand, "--set needs EXPERIMENT=VARIANT, not \"" + v + "\"");
+      }
+      choices.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (a == "--variant") {
+      if (!next(&variant)) return UsageError(kCommand, "--variant needs a page variant name");
+    } else if (a == "--ttl") {
+      if (!next(&ttl_text)) return UsageError(kCommand, "--ttl needs a duration like 2h");
+    } else if (a == "--check") {
+      if (!next(&check)) return UsageError(kCommand, "--check needs a token");
+    } else {
+      return UsageError(kCommand, "unknown argument \"" + a + "\"");
+    }
+  }
+  if (secret_path.empty()) return UsageError(kCommand, "--secret FILE is required");
+  std::string secret, error;
+  if (!ReadSecret(secret_path, &secret, &error)) {
+    std::fprintf(stderr, "tailorc preview-token: %s\n", error.c_str());
+    return 1;
+  }
+  PreviewKey key = DerivePreviewKey(secret);
+  int64_t now_s = static_cast<int64_t>(std::time(nullptr));
+
+  if (!check.empty()) {
+    char scratch[kPreviewScratchSize];
+    PreviewToken t;
+    PreviewStatus st = VerifyPreviewToken(check, key, now_s * 1000, scratch, &t);
+    if (st != PreviewStatus::kOk) {
+      std::printf("rejected: %s\n", PreviewStatusName(st));
+      return 1;
+    }
+    std::printf("valid for %lld more seconds\n", static_cast<long long>(t.expires_s - now_s));
+    for (const PreviewChoice& c : t.all()) {
+      std::printf("experiment %.*s = %.*s\n", static_cast<int>(c.experiment.size()),
+                  c.experiment.data(), static_cast<int>(c.variant.size()), c.variant.data());
+    }
+    if (!t.page_variant.empty()) {
+      std::printf("page variant %.*s\n", static_cast<int>(t.page_variant.size()),
+                  t.page_variant.data());
+    }
+    return 0;
+  }
+
+  if (ttl_text.empty()) return UsageError(kCommand, "--ttl is required (e.g. --ttl 2h)");
+  int64_t ttl = ParseDurationSeconds(ttl_text);
+  if (ttl <= 0) return UsageError(kCommand, "bad --ttl \"" + ttl_text + "\" (e.g. 30m, 2h, 1d)");
+  if (ttl > 30 * 86400) return UsageError(kCommand, "--ttl is limited to 30 days");
+  auto token = MakePreviewToken(key, choices, variant, now_s + ttl);
+  if (!token.ok()) return UsageError(kCommand, token.status().message());
+  std::printf("%s\n", token.value().c_str());
+  return 0;
+}
+
+}  // namespace
+TAILORC_COMMAND(preview_token, "preview-token", kCommand.usage, kCommand.summary, Run);
+}  // namespace tailor::cli

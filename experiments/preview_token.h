@@ -1,0 +1,85 @@
+// Preview tokens: `?tailor_preview=TOKEN` forces experiment variants (and optionally the page
+// variant) for a reviewer. A token is signed with HMAC-SHA256 under a key derived from the
+// site secret, expires, and is URL-safe:
+//
+//   token   = base64url(payload) "." base64url(first 16 bytes of HMAC-SHA256(key, payload))
+//   payload = "tp1|" EXPIRES "|" EXP "=" VAR ("," EXP "=" VAR)* "|" PAGE_VARIANT
+//   key     = HMAC-SHA256(secret, "tailor preview token key v1")  (derived once, config time)
+//
+// EXPIRES is Unix seconds (decimal). Names use the experiment-name characters
+// ([A-Za-z0-9_.-]), so the separators cannot appear in them. Verification is allocation-free
+// and rejects with a reason (the glue counts rejections as TAILOR_ERR_PREVIEW).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/crypto.h"
+#include "core/status.h"
+
+namespace tailor {
+
+class ExperimentSet;
+
+inline constexpr size_t kMaxPreviewTokenLength = 1024;  // characters of the whole token
+inline constexpr size_t kMaxPreviewChoices = 16;
+// Scratch VerifyPreviewToken needs: the decoded payload.
+inline constexpr size_t kPreviewScratchSize = kMaxPreviewTokenLength * 3 / 4 + 4;
+inline constexpr size_t kPreviewMacSize = 16;
+
+// The signing key, derived from the site secret once at config time.
+struct PreviewKey {
+  Sha256Digest bytes{};
+};
+PreviewKey DerivePreviewKey(std::string_view secret);
+
+struct PreviewChoice {
+  std::string_view experiment;
+  std::string_view variant;
+};
+
+// A verified token. Views point into the scratch buffer given to VerifyPreviewToken.
+struct PreviewToken {
+  int64_t expires_s = 0;
+  std::string_view page_variant;  // empty: the page variant is not forced
+  PreviewChoice choices[kMaxPreviewChoices];
+  size_t choice_count = 0;
+
+  std::span<const PreviewChoice> all() const { return {choices, choice_count}; }
+  // The variant forced for experiment `name`, or "" when the token does not force it.
+  std::string_view ForcedVariant(std::string_view experiment) const;
+  // Same, resolved in `set`: the variant index forced for experiment `index`, or -1 (not
+  // forced, or the token names a variant the experiment does not have).
+  int ForcedVariantIndex(const ExperimentSet& set, size_t index) const;
+};
+
+enum class PreviewStatus : unsigned char {
+  kOk,
+  kMalformed,     // not a token: bad base64, wrong layout, bad names, too many choices
+  kTooLong,       // over kMaxPreviewTokenLength
+  kBadSignature,  // not signed with this secret (or altered)
+  kExpired,       // signature fine, but past its expiry
+};
+const char* PreviewStatusName(PreviewStatus status);  // "ok", "malformed", ...
+
+// Verifies `token` at `now_ms`. On kOk fills *out (views into `scratch`, which must hold
+// kPreviewScratchSize bytes). Allocation-free; the signature is checked before the payload is
+// parsed, in constant time.
+PreviewStatus VerifyPreviewToken(std::string_view token, const PreviewKey& key, int64_t now_ms,
+                                 std::span<char> scratch, PreviewToken* out);
+
+// Makes a token (CLI / config time). Errors: invalid names, no choice and no page variant,
+// too many choices, token too long.
+Result<std::string> MakePreviewToken(
+    const PreviewKey& key, const std::vector<std::pair<std::string, std::string>>& choices,
+    std::string_view page_variant, int64_t expires_s);
+
+// "2h", "30m", "45s", "7d", "1h30m" -> seconds; nullopt-like -1 on a bad text or zero.
+int64_t ParseDurationSeconds(std::string_view text);
+
+}  // namespace tailor

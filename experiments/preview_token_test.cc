@@ -1,0 +1,150 @@
+#include "experiments/preview_token.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "experiments/experiment_set.h"
+
+namespace tailor {
+namespace {
+
+constexpr int64_t kExpires = 1800000000;  // 2027-01-15T08:00:00Z
+
+// Known answer, computed independently with Python's hmac/hashlib/base64:
+//   key = HMAC-SHA256(b"s3cret-for-tests", b"tailor preview token key v1")
+//   p   = b"tp1|1800000000|hero=bold,pricing=control|home-bold"
+//   token = b64url(p) + "." + b64url(HMAC-SHA256(key, p)[:16])   (no padding)
+constexpr char kKnownToken[] =
+    "dHAxfDE4MDAwMDAwMDB8aGVybz1ib2xkLHByaWNpbmc9Y29udHJvbHxob21lLWJvbGQ.calb8ZWOnAOQOuzUkBk9mw";
+
+PreviewKey Key() { return DerivePreviewKey("s3cret-for-tests"); }
+
+TEST(PreviewTokenTest, MatchesTheKnownAnswer) {
+  auto token = MakePreviewToken(Key(), {{"hero", "bold"}, {"pricing", "control"}}, "home-bold",
+                                kExpires);
+  ASSERT_TRUE(token.ok()) << token.status().message();
+  EXPECT_EQ(token.value(), kKnownToken);
+}
+
+TEST(PreviewTokenTest, VerifiesAndDecodes) {
+  char scratch[kPreviewScratchSize];
+  PreviewToken t;
+  ASSERT_EQ(VerifyPreviewToken(kKnownToken, Key(), (kExpires - 10) * 1000, scratch, &t),
+            PreviewStatus::kOk);
+  EXPECT_EQ(t.expires_s, kExpires);
+  EXPECT_EQ(t.page_variant, "home-bold");
+  ASSERT_EQ(t.choice_count, 2u);
+  EXPECT_EQ(t.choices[0].experiment, "hero");
+  EXPECT_EQ(t.choices[0].variant, "bold");
+  EXPECT_EQ(t.ForcedVariant("pricing"), "control");
+  EXPECT_EQ(t.ForcedVariant("other"), "");
+
+  ExperimentSetSpec spec;
+  ExperimentSpec e;
+  e.name = "pricing";
+  e.variants = {{"control", 1}, {"cheap", 1}};
+  spec.experiments.push_back(e);
+  e.name = "hero";
+  e.variants = {{"control", 1}, {"bold", 1}};
+  spec.experiments.push_back(e);
+  e.name = "untouched";
+  spec.experiments.push_back(e);
+  Diagnostics diags;
+  auto set = ExperimentSet::Build(spec, diags);
+  ASSERT_TRUE(set);
+  EXPECT_EQ(t.ForcedVariantIndex(*set, 0), 0);
+  EXPECT_EQ(t.ForcedVariantIndex(*set, 1), 1);
+  EXPECT_EQ(t.ForcedVariantIndex(*set, 2), -1);
+  EXPECT_EQ(t.ForcedVariantIndex(*set, 9), -1);
+}
+
+TEST(PreviewTokenTest, RejectsWithReasons) {
+  char scratch[kPreviewScratchSize];
+  PreviewToken t;
+  const int64_t now = (kExpires - 10) * 1000;
+  auto verify = [&](std::string_view token, const PreviewKey& key = Key(), int64_t at = -1) {
+    return VerifyPreviewToken(token, key, at < 0 ? now : at, scratch, &t);
+  };
+  EXPECT_EQ(verify(kKnownToken, Key(), kExpires * 1000), PreviewStatus::kExpired);
+  EXPECT_EQ(verify(kKnownToken, Key(), kExpires * 1000 - 1), PreviewStatus::kOk);
+  EXPECT_EQ(verify(kKnownToken, DerivePreviewKey("another secret")),
+            PreviewStatus::kBadSignature);
+  // Every single-character change of the token is rejected.
+  std::string known = kKnownToken;
+  for (size_t i = 0; i < known.size(); ++i) {
+    std::string bad = known;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    EXPECT_NE(verify(bad), PreviewStatus::kOk) << i;
+  }
+  // A re-signed payload with a later expiry needs the key: swapping the payload fails.
+  auto later = MakePreviewToken(DerivePreviewKey("attacker"), {{"hero", "bold"}}, "", kExpires * 2);
+  ASSERT_TRUE(later.ok());
+  std::string forged = later.value().substr(0, later.value().find('.')) +
+                       known.substr(known.find('.'));
+  EXPECT_EQ(verify(forged), PreviewStatus::kBadSignature);
+  EXPECT_EQ(verify(""), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("."), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("abc"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("abc.def"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("a!c." + known.substr(known.find('.') + 1)), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify(std::string(kMaxPreviewTokenLength + 1, 'A')), PreviewStatus::kTooLong);
+  EXPECT_STREQ(PreviewStatusName(PreviewStatus::kExpired), "expired");
+}
+
+TEST(PreviewTokenTest, SignedButMalformedPayloadsAreRejected) {
+  // Correctly signed payloads with a bad layout (as if the secret leaked into a buggy tool).
+  const PreviewKey key = Key();
+  auto sign = [&](std::string_view payload) {
+    Sha256Digest mac = HmacSha256(
+        std::string_view(reinterpret_cast<const char*>(key.bytes.data()), key.bytes.size()),
+        payload);
+    std::string out(Base64UrlEncodedSize(payload.size()), '\0');
+    Base64UrlEncode(reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), out.data());
+    std::string m(Base64UrlEncodedSize(kPreviewMacSize), '\0');
+    Base64UrlEncode(mac.data(), kPreviewMacSize, m.data());
+    return out + "." + m;
+  };
+  char scratch[kPreviewScratchSize];
+  PreviewToken t;
+  auto verify = [&](std::string_view payload) {
+    return VerifyPreviewToken(sign(payload), key, 0, scratch, &t);
+  };
+  EXPECT_EQ(verify("tp1|1800000000|hero=bold|"), PreviewStatus::kOk);
+  EXPECT_EQ(verify("tp1|1800000000||home"), PreviewStatus::kOk);
+  EXPECT_EQ(verify("tp2|1800000000|hero=bold|"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("tp1|18x0000000|hero=bold|"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("tp1||hero=bold|"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("tp1|1800000000|hero=bold"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("tp1|1800000000|hero=bold,|"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("tp1|1800000000|hero|"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("tp1|1800000000|he ro=bold|"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("tp1|1800000000||"), PreviewStatus::kMalformed);
+  EXPECT_EQ(verify("tp1|1800000000||a|b"), PreviewStatus::kMalformed);
+  std::string many = "tp1|1800000000|";
+  for (int i = 0; i < 17; ++i) many += (i ? ",e" : "e") + std::to_string(i) + "=v";
+  EXPECT_EQ(verify(many + "|"), PreviewStatus::kMalformed);
+}
+
+TEST(PreviewTokenTest, MakeRejectsBadInput) {
+  EXPECT_FALSE(MakePreviewToken(Key(), {}, "", kExpires).ok());
+  EXPECT_FALSE(MakePreviewToken(Key(), {{"he|ro", "bold"}}, "", kExpires).ok());
+  EXPECT_FALSE(MakePreviewToken(Key(), {{"hero", "bold"}, {"hero", "x"}}, "", kExpires).ok());
+  EXPECT_FALSE(MakePreviewToken(Key(), {{"hero", "bold"}}, "a,b", kExpires).ok());
+  EXPECT_TRUE(MakePreviewToken(Key(), {}, "home-bold", kExpires).ok());
+}
+
+TEST(PreviewTokenTest, Durations) {
+  EXPECT_EQ(ParseDurationSeconds("2h"), 7200);
+  EXPECT_EQ(ParseDurationSeconds("1h30m"), 5400);
+  EXPECT_EQ(ParseDurationSeconds("45s"), 45);
+  EXPECT_EQ(ParseDurationSeconds("7d"), 604800);
+  EXPECT_EQ(ParseDurationSeconds("2"), -1);
+  EXPECT_EQ(ParseDurationSeconds("0h"), -1);
+  EXPECT_EQ(ParseDurationSeconds("h"), -1);
+  EXPECT_EQ(ParseDurationSeconds("2w"), -1);
+  EXPECT_EQ(ParseDurationSeconds(""), -1);
+}
+
+}  // namespace
+}  // namespace tailor
