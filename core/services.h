@@ -15,6 +15,8 @@ class ProfileCodec;         // signals/visitor_profile.h
 class LanguageMatcher;      // signals/language.h
 class GeoService;           // geo/geo_service.h
 class InterestSet;          // signals/visitor_profile.h
+class GeoCache;             // geo/geo_service.h
+class TableSet;             // tables/table_set.h
 
 struct Services {
   const ReferrerClassifier* referrer = nullptr;
@@ -24,6 +26,9 @@ struct Services {
   const GeoService* geo = nullptr;
   std::span<const std::string_view> own_hosts;  // hosts counted as internal referrers
   const InterestSet* interests = nullptr;  // the rules' `interest` declarations, compiled
+  // Per worker and mutable (decoded geo records by data offset); null = no cache.
+  GeoCache* geo_cache = nullptr;
+  const TableSet* tables = nullptr;  // the rules' `table` declarations (a reload snapshot)
 };
 
 }  // namespace tailor

@@ -7,6 +7,7 @@ const SignalRegistry& SignalRegistry::Builtin() {
   static const SignalRegistry registry = [] {
     SignalRegistry r;
     RegisterRequestSignals(r);
+    RegisterGeoSignals(r);
     return r;
   }();
   return registry;

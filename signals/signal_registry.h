@@ -90,6 +90,7 @@ class SignalRegistry {
 
 // Family registration functions, called by SignalRegistry::Builtin() (signals/builtin.cc).
 void RegisterRequestSignals(SignalRegistry& r);  // header, cookie, query, path, host, method
+void RegisterGeoSignals(SignalRegistry& r);       // geo.*, local.*
 
 // Memo helper for families: computes `compute(env)` once per request into the slot.
 template <typename T>
