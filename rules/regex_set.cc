@@ -1,0 +1,113 @@
+#include "rules/regex_set.h"
+
+#include <hs/hs.h>
+
+namespace tailor {
+namespace {
+
+// Search semantics (like grep): a regex matches anywhere unless anchored with ^ or $.
+// SINGLEMATCH: we need one bit per regex, not every match position. ALLOWEMPTY: "^$" and
+// ".*" are legitimate rules.
+unsigned Flags(bool caseless) {
+  return HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (caseless ? HS_FLAG_CASELESS : 0);
+}
+
+int OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int,
+            void* ctx) {
+  static_cast<uint64_t*>(ctx)[id / 64] |= uint64_t{1} << (id % 64);
+  return 0;
+}
+
+}  // namespace
+
+bool ValidateRegex(const std::string& pattern, bool caseless, std::string* error) {
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  // A full compile: hs_expression_info accepts some patterns the compiler later rejects.
+  if (hs_compile(pattern.c_str(), Flags(caseless), HS_MODE_BLOCK, nullptr, &db, &err) !=
+      HS_SUCCESS) {
+    *error = err && err->message ? err->message : "unsupported regex";
+    hs_free_compile_error(err);
+    return false;
+  }
+  hs_free_database(db);
+  return true;
+}
+
+RegexScratch& RegexScratch::operator=(RegexScratch&& o) noexcept {
+  if (this != &o) {
+    if (scratch_) hs_free_scratch(scratch_);
+    scratch_ = o.scratch_;
+    o.scratch_ = nullptr;
+  }
+  return *this;
+}
+
+RegexScratch::~RegexScratch() {
+  if (scratch_) hs_free_scratch(scratch_);
+}
+
+bool RegexScratch::Fit(const hs_database* db) {
+  if (db == nullptr) return true;
+  return hs_alloc_scratch(db, &scratch_) == HS_SUCCESS;
+}
+
+RegexSet::RegexSet(RegexSet&& o) noexcept : db_(o.db_), count_(o.count_) {
+  o.db_ = nullptr;
+  o.count_ = 0;
+}
+
+RegexSet& RegexSet::operator=(RegexSet&& o) noexcept {
+  if (this != &o) {
+    if (db_) hs_free_database(db_);
+    db_ = o.db_;
+    count_ = o.count_;
+    o.db_ = nullptr;
+    o.count_ = 0;
+  }
+  return *this;
+}
+
+RegexSet::~RegexSet() {
+  if (db_) hs_free_database(db_);
+}
+
+bool RegexSet::Compile(const std::vector<Pattern>& patterns, int* failed_index,
+                       std::string* error) {
+  *failed_index = -1;
+  if (patterns.empty()) return true;
+  std::vector<const char*> exprs;
+  std::vector<unsigned> flags, ids;
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    exprs.push_back(patterns[i].regex.c_str());
+    flags.push_back(Flags(patterns[i].caseless));
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  hs_compile_error_t* err = nullptr;
+  hs_database_t* db = nullptr;
+  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
+                       static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
+                       &err) != HS_SUCCESS) {
+    *error = err && err->message ? err->message : "regex compile failed";
+    *failed_index = err ? err->expression : -1;
+    hs_free_compile_error(err);
+    return false;
+  }
+  if (db_) hs_free_database(db_);
+  db_ = db;
+  count_ = patterns.size();
+  return true;
+}
+
+bool RegexSet::Scan(std::string_view input, hs_scratch* scratch, uint64_t* matched) const {
+  if (db_ == nullptr) return true;
+  if (scratch == nullptr) return false;
+  // hs_scan takes an unsigned int length; longer inputs (never from a real request line) are
+  // treated as a failed scan.
+  if (input.size() > 0xffffffffu) return false;
+  const char* data = input.data() ? input.data() : "";
+  return hs_scan(db_, data, static_cast<unsigned>(input.size()), 0, scratch, OnMatch,
+                 matched) == HS_SUCCESS;
+}
+
+}  // namespace tailor
