@@ -7,6 +7,10 @@ const SignalRegistry& SignalRegistry::Builtin() {
   static const SignalRegistry registry = [] {
     SignalRegistry r;
     RegisterRequestSignals(r);
+    RegisterReferrerSignals(r);
+    RegisterDeviceSignals(r);
+    RegisterVisitorSignals(r);
+    RegisterContextSignals(r);
     RegisterGeoSignals(r);
     return r;
   }();

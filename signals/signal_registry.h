@@ -90,6 +90,10 @@ class SignalRegistry {
 
 // Family registration functions, called by SignalRegistry::Builtin() (signals/builtin.cc).
 void RegisterRequestSignals(SignalRegistry& r);  // header, cookie, query, path, host, method
+void RegisterReferrerSignals(SignalRegistry& r);  // referrer.*, campaign.*
+void RegisterDeviceSignals(SignalRegistry& r);    // device.*
+void RegisterVisitorSignals(SignalRegistry& r);   // visitor.*, interest, interest.top, lifecycle
+void RegisterContextSignals(SignalRegistry& r);   // lang, time.*
 void RegisterGeoSignals(SignalRegistry& r);       // geo.*, local.*
 
 // Memo helper for families: computes `compute(env)` once per request into the slot.

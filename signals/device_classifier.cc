@@ -1,0 +1,476 @@
+#include "signals/device_classifier.h"
+
+#include <hs/hs.h>
+#include <xxhash.h>
+
+#include <string>
+#include <vector>
+
+#include "core/text.h"
+
+namespace tailor {
+namespace {
+
+constexpr std::string_view kTypeNames[kDeviceTypeCount] = {
+    "desktop", "smartphone", "tablet", "tv", "console", "wearable", "car", "bot", "other"};
+constexpr std::string_view kOsNames[kDeviceOsCount] = {
+    "other",  "windows",     "macos",  "ios",       "android",   "linux",       "chromeos",
+    "tizen",  "webos",       "windows_phone", "kaios", "harmonyos", "playstation", "nintendo",
+    "roku",   "tvos",        "watchos", "blackberry", "fireos"};
+constexpr std::string_view kBrowserNames[kBrowserCount] = {
+    "other",  "chrome", "safari",   "firefox",   "edge",  "opera",  "samsung",
+    "uc",     "yandex", "vivaldi",  "ie",        "silk",  "facebook", "instagram",
+    "webview", "miui",  "huawei",   "duckduckgo", "whale", "qq",    "google_app"};
+
+// Features: what one pattern (or several) found in the UA. Decisions combine them.
+enum Feature : unsigned {
+  // Bots and tools.
+  kBotWord, kBotTool, kBotKnown, kBotWeak, kBotUrl, kBotVeto, kCompatible, kCompatibleBrowser,
+  // Form factors.
+  kIphone, kIpad, kIpod, kAndroid, kMobi, kTabletWord, kTabletPc, kTabletModel, kPhoneModel,
+  kKindle, kSilk, kWindowsPhone, kBlackberry, kPlaybook, kKaios, kFeaturePhone, kOperaMini,
+  kTv, kTvWeak, kConsole, kWearable, kCar, kVr,
+  // Operating systems.
+  kOsWindows, kOsMac, kOsLinux, kOsCros, kOsTizen, kOsWebos, kOsHarmony, kOsPlaystation,
+  kOsNintendo, kOsRoku, kOsTvos, kOsWatchos, kOsFire, kOsXbox, kDesktopOther,
+  // Browsers.
+  kBrEdge, kBrOpera, kBrSamsung, kBrUc, kBrYandex, kBrVivaldi, kBrFirefox, kBrChrome,
+  kBrSafari, kBrVersion, kBrIe, kBrFacebook, kBrInstagram, kBrWebview, kBrMiui, kBrHuawei,
+  kBrDuckduckgo, kBrWhale, kBrQq, kBrGoogleApp,
+  kFeatureCount
+};
+static_assert(kFeatureCount <= 128, "features must fit the 128-bit set");
+
+struct Pattern {
+  Feature feature;
+  const char* regex;
+};
+
+// Written from the vendors' documented UA formats (Apple, Google/Android, Microsoft, Mozilla,
+// Samsung, Amazon, LG webOS, Samsung Tizen, Sony, Nintendo, Roku, the crawlers' own pages).
+// Every pattern is caseless. Keep them few and literal-heavy: vectorscan runs them together.
+const Pattern kPatterns[] = {
+    // --- Bots: self-declared crawlers, HTTP libraries, monitoring, link previews.
+    {kBotWord, R"(bot(?:$|[^a-z]))"},
+    {kBotWord, R"(robot|crawl|spider|slurp|scraper|archiver|harvest|indexer)"},
+    {kBotVeto, R"(cubot|bot(?:tle|tom))"},  // phone brand, words that contain "bot"
+    {kBotTool, R"(^(?:curl|wget|python|go-http-client|go |java/|apache-httpclient|okhttp)"
+               R"(|libwww|lwp::|php|ruby|axios|node-fetch|node|undici|postman|insomnia|httpie)"
+               R"(|guzzle|aiohttp|httpx|scrapy|winhttp|jakarta|dart:io|reqwest|powershell|rest-client)"
+               R"(|faraday|http\.rb|typhoeus|mechanize|libcurl|pycurl|urllib|nutch|heritrix|zgrab)"
+               R"(|masscan|nmap|nikto|sqlmap|wpscan|httrack|wordpress|fasthttp|colly|got |ky/|deno)"
+               R"(|bun/|electron-fetch|ahc/|grpc|kubernetes|prometheus|zabbix|nagios|check_http|feed)"
+               R"(|mozilla/5\.0 \(compatible\)|mozilla/5\.0$|mozilla/4\.0$|-$))"},
+    {kBotKnown, R"(headless|phantomjs|lighthouse|pagespeed|gtmetrix|pingdom|uptime|statuscake)"
+                R"(|site24x7|newrelic|datadog|facebookexternalhit|meta-external|mediapartners)"
+                R"(|adsbot|feedfetcher|google-|googleagent|googleother|google favicon|google web)"
+                R"(|ptst/|bingpreview|embedly|link ?preview|skypeuripreview|chatgpt|claude)"
+                R"(|anthropic|perplexity|cohere-ai|bytedance|petalsearch|ia_archiver|archiv)"
+                R"(|ahrefs|semrush|mj12|majestic|dotbot|yandex(?:images|metrika|direct)|baidu)"
+                R"(|sogou|exabot|applebot|duckduck(?:go-favicons|assist)|qwantify|seznam|ccbot)"
+                R"(|diffbot|screenshot|thumbnail|validator|checker|monitor|fetch|scanner|scanning)"
+                R"(|proxy|probe|analy[sz]er|parser|extractor|downloader|sitemap|webcopier|copier)"
+                R"(|linkcheck|link sleuth|nessus|qualys|netcraft|censys|shodan|expanse|measurement)"
+                R"(|securi|cloudflare|amazon cloudfront|amazon route|google-cloud|apis-google)"
+                R"(|googlebot|feedly|feedburner|inoreader|\brss|newsblur|netvibes|zoominfo)"
+                R"(|yahoo! ?slurp|yahoo ad monitoring|tineye|coccoc|linespider|qihoo|yisou)"
+                R"(|360spider|teoma|gigablast|okhttp|java|python|perl|libwww|lwp-|httpclient)"
+                R"(|http-client|http_client|http client|http_get|httpunit|w3c|nutch|ips-agent)"
+                R"(|ichiro|zgrab|nikto|zmeu|acunetix|playwright|selenium|puppeteer|webdriver)"
+                R"(|phantom|cookiehub|onetrust|siteimprove|silktide|dareboost|hardenize)"
+                R"(|thousandeyes|ruxit|appinsights|dcv|verification|newspaper|research|audit)"
+                R"(|-agent|agent/|agent\)|\bagent;|scope3|sindup|adbeat|pixalate|impact\.com)"
+                R"(|postrank|linkdex|metauri|nuzzel|disqus|jersey|jetty|upflow|datanyze|manus-user)"
+                R"(|sqwatcher|turingos|webcapture|wordup|\bwesee|biglotron|collapsify|crawler)"
+                R"(|spider|scrap|harvest|\bbot\b)"},
+    {kBotWeak, R"(whatsapp|telegram|discord|slack|pinterest|tumblr|twitter|quora|outbrain)"
+               R"(|taboola|grammarly|evernote|pocket|instapaper|hubspot|mailchimp|sendgrid)"
+               R"(|bitly|flipboard|viber|skype|line/|naver|daum|mail\.ru|hatena|nextcloud)"
+               R"(|steam|fluid/)"},
+    {kCompatible, R"(\(compatible)"},
+    {kCompatibleBrowser, R"(msie|trident|konqueror|\(compatible; ?\)|googlebot|bingbot)"},
+    {kBotUrl, R"(https?://|\+?www\.[a-z0-9-]+\.[a-z]|[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,})"},
+
+    // --- Phones and tablets.
+    {kIphone, R"(iphone)"},
+    {kIpad, R"(ipad)"},
+    {kIpod, R"(ipod)"},
+    {kAndroid, R"(android|adr )"},
+    {kMobi, R"(mobi|phone|; ?wv\).*mobile)"},
+    {kTabletWord, R"(tablet|; ?tab[;)]|\btab\b)"},
+    {kTabletPc, R"(tablet pc|touch; tablet)"},
+    {kTabletModel, R"(\bsm-[tpx]\d{3}|\bgt-p\d{4}|\bgt-n[58]\d{3}|\bshw-m[34]|\bsch-i[89]\d\d)"
+                   R"(|\blenovo ?tb|\btb-?[0-9x]{4}|\byt-x|\byt3-|\blenovo ?(?:yoga ?)?tab)"
+                   R"(|\bnexus (?:7|9|10)\b|\bpixel (?:c|tablet)\b|\bkf[a-z]{2,6}\b|mediapad|matepad)"
+                   R"(|\b(?:bah\d?|agr|ags\d?|kob\d?|dbr|scm|mrx|jdn\d?|bzt|bg2|krj|got)-[a-z]?[wl]\d)"
+                   R"(|xiaomi ?pad|\bmi ?pad|redmi ?pad|\b2\d{3}[0-9a-z]{3}[gc]\b|\bpad[ _]?\d|\bxoom\b)"
+                   R"(|\bsgp\d{3}|\bnook|\bsm-[tp]|\boppo ?pad|\brealme ?pad|\boneplus ?pad|\bopd\d{4})"
+                   R"(|\bpadfone|\bnote ?pad|\bk0[0-9a-z]\b|\bp0[0-9]{2}\b|\bidea ?tab|\bgalaxy tab)"
+                   R"(|\bhuawei ?(?:t|m)\d|\bt1-a|\bfp\d-|\bredmi pad|\bhonor ?pad|\bsurface ?duo)"},
+    {kPhoneModel, R"(\bsm-[agmnsefjcwr]\d{3}|\bpixel [2-9]|\bpixel \d\d|\bredmi|\bpoco|oneplus|\bmoto)"
+                  R"(|\bcph\d{4}|\brmx\d{4}|\bv\d{4}|\bvivo|\bnokia|\binfinix|\btecno|\bitel)"
+                  R"(|\bhuawei|\bhonor|\bzte|\bxiaomi|\bm\d{4}[a-z]\d{1,2}[a-z]{1,2}\b|\blg-|\blm-)"},
+    {kKindle, R"(kindle)"},
+    {kSilk, R"(silk/)"},
+    {kWindowsPhone, R"(windows phone|windows mobile|iemobile|wpdesktop|windows ce)"},
+    {kBlackberry, R"(blackberry|\bbb10\b)"},
+    {kPlaybook, R"(playbook|rim tablet)"},
+    {kKaios, R"(kaios|kai-os)"},
+    {kFeaturePhone, R"(midp|j2me|obigo|up\.browser|up\.link|netfront|\bmaui\b|symbian|series ?[46]0)"
+                    R"(|\bs60|nokia|samsung-|sonyericsson|\bsec-sgh|docomo|kddi|softbank|opera mobi)"
+                    R"(|ucweb|\bbrew\b|polaris|teleca|\bqtv|wap|palm|webos/[0-3]|hpwos|mot-|lge-)"},
+    {kOperaMini, R"(opera mini|opios)"},
+
+    // --- Living room, consoles, wearables, cars.
+    {kTv, R"(smart-?tv|smarttv|hbbtv|netcast|web0s|webos.*tv|\btv\b|viera|bravia|aquos)"
+          R"(|googletv|google ?tv|android ?tv|\batv\b|crkey|apple ?tv|appletv|tvos|roku|\baft[a-z]{1,5}\b)"
+          R"(|tizen.*tv|vidaa|philipstv|nettv|tpvision|espial|opera tv|\bomi/|\bdtv|large screen)"
+          R"(|ce-html|freebox|mitv|mibox|\bmi box|shield android|firetv|fire tv|inettvbrowser)"
+          R"(|maple|vizio|hisense|toshibatv|foxxum|zeasn|titanos|whaletv|\bbox\b.*android)"
+          R"(|sonydtv|sharp ?aquos|chromecast|\bstb\b|set-?top|dvb|\bmag\d{3}|kodi|plex)"
+          R"(|sraf|vestel|arcelik|loewe|grundig|metz|panasonic|humax|tivo|tcl|skyworth)"
+          R"(|\bbeyondtv|\bxiaomi ?tv|\btv box|\btvbox|\bmibox|\btelevision|linux.*tv|\bdtv\b)"},
+    {kTvWeak, R"(\bcrkey|\baft[a-z]|\bbravia|android ?tv|smart-?tv|google ?tv)"},
+    {kConsole, R"(xbox|playstation|\bps[345]\b|nintendo|\bwii\b|\bwiiu|\b3ds\b|new 3ds|ouya)"
+               R"(|nintendo switch|\bpsp\b|playstation vita|\bvita\b)"},
+    {kWearable, R"(watch|wear ?os|\bsm-r\d{3}|glass 1|google glass|\bgear\b|fitbit|garmin)"
+                R"(|\bwt\d{2}|\bspark ?ar)"},
+    {kVr, R"(oculus|quest|pico neo|\bpico [0-9]|vision ?pro|visionos|xr-?browser|\bvr\b)"
+          R"(|hololens|magic ?leap|wolvic)"},
+    {kCar, R"(tesla|qtcarbrowser|automotive|carplay|carbrowser|android auto|\baaos\b|\bsync ?\d)"
+           R"(|\bpolestar|\bvolvo|\brivian|\blucid|\bmercedes|\bmbux|\bbmw\b|\bgm\b.*car)"},
+
+    // --- Operating systems.
+    {kOsWindows, R"(windows nt|windows 9[58x]|windows xp|win32|win64|winnt|windows 2000|win9[58])"},
+    {kOsMac, R"(macintosh|mac os x|mac_powerpc|macos)"},
+    {kOsLinux, R"(linux|x11|ubuntu|debian|fedora|freebsd|openbsd|netbsd|sunos|gentoo|arch linux)"},
+    {kOsCros, R"(\bcros\b|chrome os|chromeos)"},
+    {kOsTizen, R"(tizen)"},
+    {kOsWebos, R"(web0s|webos|netcast)"},
+    {kOsHarmony, R"(harmonyos|openharmony)"},
+    {kOsPlaystation, R"(playstation|\bps[345]\b|\bpsp\b)"},
+    {kOsNintendo, R"(nintendo|\bwii)"},
+    {kOsRoku, R"(roku)"},
+    {kOsTvos, R"(tvos|apple ?tv|appletv)"},
+    {kOsWatchos, R"(watchos|watch os|apple ?watch)"},
+    {kOsFire, R"(\bkf[a-z]{2,6}\b|\baft[a-z]{1,5}\b|silk/)"},
+    {kOsXbox, R"(xbox)"},
+    {kDesktopOther, R"(\bx11\b|linux x86_64|linux i[3-6]86|linux amd64|\bcros\b|windows nt)"},
+
+    // --- Browsers (the most specific token wins in DecideBrowser).
+    {kBrEdge, R"(\bedg(?:e|a|ios)?/)"},
+    {kBrOpera, R"(\bopr/|opera|\bopt/|opios|\bopx/)"},
+    {kBrSamsung, R"(samsungbrowser)"},
+    {kBrUc, R"(ucbrowser|ucweb|ucmini|\bubrowser)"},
+    {kBrYandex, R"(yabrowser|yasearchbrowser|yandexsearch)"},
+    {kBrVivaldi, R"(vivaldi)"},
+    {kBrFirefox, R"(firefox|fxios|focus/|klar/)"},
+    {kBrChrome, R"(chrome/|crios/|chromium)"},
+    {kBrSafari, R"(safari)"},
+    {kBrVersion, R"(version/)"},
+    {kBrIe, R"(msie |trident/)"},
+    {kBrFacebook, R"(fban|fbav|fb_iab|fbios|\[fb)"},
+    {kBrInstagram, R"(instagram)"},
+    {kBrWebview, R"(; ?wv\))"},
+    {kBrMiui, R"(miuibrowser)"},
+    {kBrHuawei, R"(huaweibrowser)"},
+    {kBrDuckduckgo, R"(duckduckgo/|\bddg/)"},
+    {kBrWhale, R"(whale/)"},
+    {kBrQq, R"(mqqbrowser|qqbrowser|micromessenger)"},
+    {kBrGoogleApp, R"(\bgsa/)"},
+};
+
+struct FeatureSet {
+  uint64_t bits[2] = {0, 0};
+  void Set(unsigned f) { bits[f >> 6] |= uint64_t{1} << (f & 63); }
+  bool operator[](unsigned f) const { return (bits[f >> 6] >> (f & 63)) & 1; }
+};
+
+int OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
+  static_cast<FeatureSet*>(ctx)->Set(id);
+  return 0;  // continue: every feature
+}
+
+// Strips the quotes a structured-header string carries ("\"Android\"" -> "Android").
+std::string_view Unquote(std::string_view s) {
+  s = TrimSpaces(s);
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+DeviceOs DecideOs(const FeatureSet& f) {
+  if (f[kOsPlaystation]) return DeviceOs::kPlaystation;
+  if (f[kOsNintendo]) return DeviceOs::kNintendo;
+  if (f[kOsXbox]) return DeviceOs::kWindows;
+  if (f[kWindowsPhone]) return DeviceOs::kWindowsPhone;
+  if (f[kOsHarmony]) return DeviceOs::kHarmonyos;
+  if (f[kKaios]) return DeviceOs::kKaios;
+  if (f[kOsWatchos]) return DeviceOs::kWatchos;
+  if (f[kOsTvos]) return DeviceOs::kTvos;
+  if (f[kIphone] || f[kIpad] || f[kIpod]) return DeviceOs::kIos;
+  if (f[kOsTizen]) return DeviceOs::kTizen;
+  if (f[kOsWebos]) return DeviceOs::kWebos;
+  if (f[kOsRoku]) return DeviceOs::kRoku;
+  if (f[kOsFire] || f[kKindle]) return DeviceOs::kFireos;
+  if (f[kAndroid]) return DeviceOs::kAndroid;
+  if (f[kBlackberry] || f[kPlaybook]) return DeviceOs::kBlackberry;
+  if (f[kOsCros]) return DeviceOs::kChromeos;
+  if (f[kOsWindows]) return DeviceOs::kWindows;
+  if (f[kOsMac]) return DeviceOs::kMacos;
+  if (f[kOsLinux]) return DeviceOs::kLinux;
+  return DeviceOs::kOther;
+}
+
+Browser DecideBrowser(const FeatureSet& f) {
+  // In-app browsers and vendor forks announce themselves next to a Chrome/Safari token: the
+  // specific token wins over the engine's.
+  if (f[kBrFacebook]) return Browser::kFacebook;
+  if (f[kBrInstagram]) return Browser::kInstagram;
+  if (f[kBrEdge]) return Browser::kEdge;
+  if (f[kBrOpera]) return Browser::kOpera;
+  if (f[kBrSamsung]) return Browser::kSamsung;
+  if (f[kBrUc]) return Browser::kUc;
+  if (f[kBrYandex]) return Browser::kYandex;
+  if (f[kBrVivaldi]) return Browser::kVivaldi;
+  if (f[kBrMiui]) return Browser::kMiui;
+  if (f[kBrHuawei]) return Browser::kHuawei;
+  if (f[kBrDuckduckgo]) return Browser::kDuckduckgo;
+  if (f[kBrWhale]) return Browser::kWhale;
+  if (f[kBrQq]) return Browser::kQq;
+  if (f[kSilk]) return Browser::kSilk;
+  if (f[kBrGoogleApp]) return Browser::kGoogleApp;
+  if (f[kBrFirefox]) return Browser::kFirefox;
+  if (f[kBrIe]) return Browser::kIe;
+  if (f[kBrWebview]) return Browser::kWebview;
+  if (f[kBrChrome]) return Browser::kChrome;
+  if (f[kBrSafari] && (f[kBrVersion] || f[kIphone] || f[kIpad] || f[kIpod] || f[kOsMac]))
+    return Browser::kSafari;
+  if (f[kBrSafari]) return Browser::kSafari;
+  return Browser::kOther;
+}
+
+bool IsBot(const FeatureSet& f, bool has_browser_shape) {
+  if (f[kBotVeto] && !f[kBotKnown] && !f[kBotTool] && !f[kBotUrl]) return false;
+  if (f[kBotWord] || f[kBotTool] || f[kBotKnown] || f[kBotUrl]) return true;
+  // "Mozilla/5.0 (compatible; Something)" without a browser behind it is a crawler's form.
+  if (f[kCompatible] && !f[kCompatibleBrowser] && !f[kMobi]) return true;
+  // App names count when the UA is not a browser's own: in-app browsers embed "Pinterest",
+  // "Twitter for iPhone" or "Telegram" in real visitors' UAs.
+  if (f[kBotWeak] && !(has_browser_shape && (f[kMobi] || f[kAndroid] || f[kIphone] ||
+                                             f[kIpad])))
+    return true;
+  return false;
+}
+
+DeviceType DecideType(const FeatureSet& f) {
+  if (f[kCar]) return DeviceType::kCar;
+  if (f[kConsole]) return DeviceType::kConsole;
+  if (f[kVr] || (f[kWearable] && !f[kIpad] && !f[kTabletWord] && !f[kTv])) {
+    return DeviceType::kWearable;
+  }
+  if (f[kTv] && !f[kTabletModel] && !(f[kMobi] && f[kAndroid] && !f[kTvWeak]) &&
+      !(f[kIphone] || f[kIpad]))
+    return DeviceType::kTv;
+  if (f[kIpad] || f[kPlaybook] || f[kKindle]) return DeviceType::kTablet;
+  if (f[kTabletWord] && !f[kTabletPc]) return DeviceType::kTablet;
+  if (f[kTabletModel] && !f[kMobi]) return DeviceType::kTablet;
+  if (f[kIphone] || f[kIpod] || f[kWindowsPhone] || f[kBlackberry] || f[kKaios] ||
+      f[kOperaMini])
+    return DeviceType::kSmartphone;
+  if (f[kAndroid] || f[kOsHarmony]) {
+    // Android's rule: phones' browsers say "Mobile", tablets' do not. App UAs (Dalvik,
+    // okhttp) never say it, so a known phone model decides there.
+    if (f[kMobi] || f[kPhoneModel]) return DeviceType::kSmartphone;
+    if (f[kSilk] || f[kOsFire] || f[kTabletModel]) return DeviceType::kTablet;
+    return DeviceType::kTablet;
+  }
+  if (f[kSilk]) return DeviceType::kTablet;
+  if (f[kFeaturePhone] || f[kMobi]) return DeviceType::kSmartphone;
+  if (f[kOsWindows] || f[kOsMac] || f[kDesktopOther] || f[kOsCros] || f[kOsLinux])
+    return DeviceType::kDesktop;
+  return DeviceType::kOther;
+}
+
+DeviceInfo Decide(const FeatureSet& f, std::string_view ua) {
+  DeviceInfo d;
+  d.os = DecideOs(f);
+  d.browser = DecideBrowser(f);
+  bool browser_shape = ua.starts_with("Mozilla/") || ua.starts_with("Opera/");
+  d.bot = TrimSpaces(ua).empty() || IsBot(f, browser_shape);
+  d.type = d.bot ? DeviceType::kBot : DecideType(f);
+  if (d.type == DeviceType::kOther && !browser_shape) {
+    // Neither a browser nor a known device: a script, a library or an unnamed crawler.
+    d.bot = true;
+    d.type = DeviceType::kBot;
+  }
+  d.mobile = d.type == DeviceType::kSmartphone || d.type == DeviceType::kWearable;
+  return d;
+}
+
+// Client hints win over a reduced UA ("Linux; Android 10; K"): they carry the real platform
+// and whether the browser wants the mobile experience.
+void ApplyHints(DeviceInfo& d, const ClientHints& h, const FeatureSet& model_features) {
+  if (d.bot) return;
+  std::string_view platform = Unquote(h.platform);
+  if (!platform.empty()) {
+    if (EqualsIgnoreCase(platform, "Windows")) d.os = DeviceOs::kWindows;
+    else if (EqualsIgnoreCase(platform, "macOS")) d.os = DeviceOs::kMacos;
+    else if (EqualsIgnoreCase(platform, "Android")) {
+      if (d.os != DeviceOs::kFireos) d.os = DeviceOs::kAndroid;
+    } else if (EqualsIgnoreCase(platform, "iOS")) d.os = DeviceOs::kIos;
+    else if (EqualsIgnoreCase(platform, "Chrome OS") || EqualsIgnoreCase(platform, "ChromeOS"))
+      d.os = DeviceOs::kChromeos;
+    else if (EqualsIgnoreCase(platform, "Linux")) d.os = DeviceOs::kLinux;
+    else if (EqualsIgnoreCase(platform, "HarmonyOS")) d.os = DeviceOs::kHarmonyos;
+  }
+  // Only the generic form factors are refined; a TV, console, car or wearable identified by
+  // its UA stays what it is.
+  bool generic = d.type == DeviceType::kDesktop || d.type == DeviceType::kSmartphone ||
+                 d.type == DeviceType::kTablet || d.type == DeviceType::kOther;
+  if (!generic) return;
+  std::string_view mobile = TrimSpaces(h.mobile);
+  if (model_features[kTv]) {
+    d.type = DeviceType::kTv;
+  } else if (model_features[kWearable]) {
+    d.type = DeviceType::kWearable;
+  } else if (model_features[kTabletModel] || model_features[kIpad] ||
+             model_features[kTabletWord]) {
+    d.type = DeviceType::kTablet;
+  } else if (mobile == "?1") {
+    d.type = DeviceType::kSmartphone;
+  } else if (mobile == "?0") {
+    if (d.os == DeviceOs::kAndroid || d.os == DeviceOs::kFireos || d.os == DeviceOs::kIos ||
+        d.os == DeviceOs::kHarmonyos)
+      d.type = DeviceType::kTablet;
+    else if (d.os == DeviceOs::kWindows || d.os == DeviceOs::kMacos ||
+             d.os == DeviceOs::kLinux || d.os == DeviceOs::kChromeos)
+      d.type = DeviceType::kDesktop;
+  }
+  d.mobile = d.type == DeviceType::kSmartphone || d.type == DeviceType::kWearable;
+}
+
+thread_local std::unique_ptr<DeviceClassifier::Workspace> tls_workspace;
+
+}  // namespace
+
+std::string_view DeviceTypeName(DeviceType t) {
+  auto i = static_cast<size_t>(t);
+  return i < kDeviceTypeCount ? kTypeNames[i] : "other";
+}
+std::string_view DeviceOsName(DeviceOs os) {
+  auto i = static_cast<size_t>(os);
+  return i < kDeviceOsCount ? kOsNames[i] : "other";
+}
+std::string_view BrowserName(Browser b) {
+  auto i = static_cast<size_t>(b);
+  return i < kBrowserCount ? kBrowserNames[i] : "other";
+}
+bool ParseDeviceTypeName(std::string_view name, DeviceType* out) {
+  for (int i = 0; i < kDeviceTypeCount; ++i)
+    if (kTypeNames[i] == name) {
+      *out = static_cast<DeviceType>(i);
+      return true;
+    }
+  return false;
+}
+
+Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
+  std::vector<const char*> exprs;
+  std::vector<unsigned> flags, ids;
+  for (const Pattern& p : kPatterns) {
+    exprs.push_back(p.regex);
+    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY);
+    ids.push_back(p.feature);
+  }
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
+                       static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
+                       &err) != HS_SUCCESS) {
+    std::string msg = "device patterns: ";
+    msg += err != nullptr && err->message != nullptr ? err->message : "compile failed";
+    if (err != nullptr && err->expression >= 0)
+      msg += std::string(" in pattern ") + std::to_string(err->expression) + ": " +
+             exprs[static_cast<size_t>(err->expression)];
+    hs_free_compile_error(err);
+    return Status::Error(msg);
+  }
+  std::unique_ptr<DeviceClassifier> c(new DeviceClassifier());
+  c->db_ = db;
+  c->pattern_count_ = exprs.size();
+  return c;
+}
+
+DeviceClassifier::~DeviceClassifier() { hs_free_database(db_); }
+
+DeviceClassifier::Workspace::~Workspace() { hs_free_scratch(scratch_); }
+
+Result<std::unique_ptr<DeviceClassifier::Workspace>> DeviceClassifier::NewWorkspace() const {
+  std::unique_ptr<Workspace> ws(new Workspace());
+  if (hs_alloc_scratch(db_, &ws->scratch_) != HS_SUCCESS)
+    return Status::Error("vectorscan: cannot allocate scratch");
+  ws->cache_.reset(new Workspace::CacheEntry[kCacheEntries]());
+  ws->owner_ = this;
+  return ws;
+}
+
+DeviceClassifier::Workspace* DeviceClassifier::ThreadWorkspace() const {
+  if (tls_workspace == nullptr || tls_workspace->owner_ != this) {
+    auto ws = NewWorkspace();
+    if (!ws.ok()) return nullptr;
+    tls_workspace = std::move(ws.value());
+  }
+  return tls_workspace.get();
+}
+
+bool DeviceClassifier::PrepareThread() const { return ThreadWorkspace() != nullptr; }
+
+DeviceInfo DeviceClassifier::ClassifyUncached(std::string_view ua, const ClientHints& hints,
+                                              Workspace& ws) const {
+  std::string_view scan = ua.substr(0, kMaxScan);
+  FeatureSet f;
+  if (hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_, OnMatch,
+              &f) != HS_SUCCESS) {
+    return DeviceInfo{};  // fail open: "other"
+  }
+  DeviceInfo d = Decide(f, ua);
+  if (!hints.empty()) {
+    FeatureSet model;
+    std::string_view m = Unquote(hints.model).substr(0, 128);
+    if (!m.empty()) {
+      hs_scan(db_, m.data(), static_cast<unsigned>(m.size()), 0, ws.scratch_, OnMatch, &model);
+    }
+    ApplyHints(d, hints, model);
+  }
+  return d;
+}
+
+DeviceInfo DeviceClassifier::Classify(std::string_view ua, const ClientHints& hints,
+                                      Workspace& ws) const {
+  std::string_view scan = ua.substr(0, kMaxScan);
+  uint64_t key = XXH3_64bits(scan.data(), scan.size());
+  if (!hints.empty()) {
+    key = XXH3_64bits_withSeed(hints.mobile.data(), hints.mobile.size(), key);
+    key = XXH3_64bits_withSeed(hints.platform.data(), hints.platform.size(), key);
+    key = XXH3_64bits_withSeed(hints.model.data(), hints.model.size(), key);
+  }
+  key |= 1;  // 0 marks an empty slot
+  Workspace::CacheEntry& e = ws.cache_[(key >> 1) & (kCacheEntries - 1)];
+  if (e.key == key) {
+    ++ws.hits_;
+    return e.info;
+  }
+  ++ws.misses_;
+  DeviceInfo d = ClassifyUncached(ua, hints, ws);
+  e.key = key;
+  e.info = d;
+  return d;
+}
+
+DeviceInfo DeviceClassifier::Classify(std::string_view ua, const ClientHints& hints) const {
+  Workspace* ws = ThreadWorkspace();
+  if (ws == nullptr) return DeviceInfo{};
+  return Classify(ua, hints, *ws);
+}
+
+}  // namespace tailor

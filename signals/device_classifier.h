@@ -1,0 +1,122 @@
+// DeviceClassifier: device type, OS and browser from the User-Agent and client hints.
+//
+// All UA patterns (written here from the vendors' published UA formats) are compiled once, at
+// config time, into ONE vectorscan multi-pattern database; a request does one scan over the
+// UA, collecting which features matched, then a few branches decide. A small fixed-size
+// per-thread cache keyed by a 64-bit hash of the UA (and hints) skips the scan for repeat UAs.
+//
+// Threads: the classifier is immutable and shared. Each thread needs a Workspace (vectorscan
+// scratch + cache). Either pass one explicitly, or call PrepareThread() when a worker starts
+// and use the overloads without a Workspace (they use a thread_local one; a thread that did
+// not prepare allocates it on its first call, which is the CLI's case).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "core/status.h"
+
+struct hs_database;
+struct hs_scratch;
+
+namespace tailor {
+
+enum class DeviceType : uint8_t {
+  kDesktop, kSmartphone, kTablet, kTv, kConsole, kWearable, kCar, kBot, kOther,
+};
+inline constexpr int kDeviceTypeCount = 9;
+
+enum class DeviceOs : uint8_t {
+  kOther, kWindows, kMacos, kIos, kAndroid, kLinux, kChromeos, kTizen, kWebos, kWindowsPhone,
+  kKaios, kHarmonyos, kPlaystation, kNintendo, kRoku, kTvos, kWatchos, kBlackberry, kFireos,
+};
+inline constexpr int kDeviceOsCount = 19;
+
+enum class Browser : uint8_t {
+  kOther, kChrome, kSafari, kFirefox, kEdge, kOpera, kSamsung, kUc, kYandex, kVivaldi, kIe,
+  kSilk, kFacebook, kInstagram, kWebview, kMiui, kHuawei, kDuckduckgo, kWhale, kQq, kGoogleApp,
+};
+inline constexpr int kBrowserCount = 21;
+
+std::string_view DeviceTypeName(DeviceType t);  // "desktop", "smartphone", ..., "other"
+std::string_view DeviceOsName(DeviceOs os);     // "windows", "macos", "ios", ..., "other"
+std::string_view BrowserName(Browser b);        // "chrome", "safari", ..., "other"
+bool ParseDeviceTypeName(std::string_view name, DeviceType* out);
+
+struct DeviceInfo {
+  DeviceType type = DeviceType::kOther;
+  DeviceOs os = DeviceOs::kOther;
+  Browser browser = Browser::kOther;
+  bool bot = false;
+  bool mobile = false;  // a phone-sized device (smartphone, wearable): Sec-CH-UA-Mobile's sense
+};
+
+// User-Agent client hints, raw header values (quotes included, as sent); empty when absent.
+struct ClientHints {
+  std::string_view mobile;    // Sec-CH-UA-Mobile: "?1" / "?0"
+  std::string_view platform;  // Sec-CH-UA-Platform: "\"Android\""
+  std::string_view model;     // Sec-CH-UA-Model: "\"SM-X710\""
+  bool empty() const { return mobile.empty() && platform.empty() && model.empty(); }
+};
+
+class DeviceClassifier {
+ public:
+  // Longest UA prefix scanned: bounds the work for hostile 10 KB headers.
+  static constexpr size_t kMaxScan = 1024;
+  // Entries in each thread's cache (direct-mapped).
+  static constexpr size_t kCacheEntries = 4096;
+
+  // Compiles the built-in patterns. Fails only if vectorscan does (a bug or no memory).
+  static Result<std::unique_ptr<DeviceClassifier>> Create();
+  ~DeviceClassifier();
+  DeviceClassifier(const DeviceClassifier&) = delete;
+  DeviceClassifier& operator=(const DeviceClassifier&) = delete;
+
+  // Per-thread state: vectorscan scratch and the UA cache. Not thread-safe itself.
+  class Workspace {
+   public:
+    ~Workspace();
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+    uint64_t hits() const { return hits_; }
+    uint64_t misses() const { return misses_; }
+
+   private:
+    friend class DeviceClassifier;
+    Workspace() = default;
+    struct CacheEntry {
+      uint64_t key;  // 0: empty
+      DeviceInfo info;
+    };
+    const DeviceClassifier* owner_ = nullptr;
+    hs_scratch* scratch_ = nullptr;
+    std::unique_ptr<CacheEntry[]> cache_;
+    uint64_t hits_ = 0, misses_ = 0;
+  };
+
+  // A new workspace for this classifier (allocates: call at thread/worker start).
+  Result<std::unique_ptr<Workspace>> NewWorkspace() const;
+  // Allocates the calling thread's thread_local workspace now, so that later calls without a
+  // Workspace do not allocate. Returns false when vectorscan cannot allocate scratch.
+  bool PrepareThread() const;
+
+  // Classification through the workspace's cache.
+  DeviceInfo Classify(std::string_view ua, const ClientHints& hints, Workspace& ws) const;
+  // Same, with the calling thread's workspace.
+  DeviceInfo Classify(std::string_view ua, const ClientHints& hints = {}) const;
+  // Always scans (no cache): for benchmarks and tests.
+  DeviceInfo ClassifyUncached(std::string_view ua, const ClientHints& hints,
+                              Workspace& ws) const;
+
+  size_t pattern_count() const { return pattern_count_; }
+
+ private:
+  DeviceClassifier() = default;
+  Workspace* ThreadWorkspace() const;
+
+  hs_database* db_ = nullptr;
+  size_t pattern_count_ = 0;
+};
+
+}  // namespace tailor

@@ -1,0 +1,807 @@
+#include "signals/referrer_classifier.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/text.h"
+
+namespace tailor {
+namespace {
+
+constexpr std::string_view kMediumNames[kMediumCount] = {
+    "direct", "internal", "search",    "social", "email",  "paid",
+    "display", "affiliate", "jobs", "chatbot", "unknown"};
+
+// Longest host we look up (DNS limit); longer hosts are "unknown" with no source.
+constexpr size_t kMaxHost = 253;
+// Longest decoded value we keep (search terms, utm values): bounded output for hostile URLs.
+constexpr size_t kMaxValue = 256;
+
+uint64_t HashHost(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+
+// Cuts s to at most n bytes without splitting a UTF-8 sequence.
+std::string_view CutUtf8(std::string_view s, size_t n) {
+  if (s.size() <= n) return s;
+  size_t end = n;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
+std::optional<std::string_view> DecodeValue(std::string_view raw, Arena& arena) {
+  auto v = PercentDecode(CutUtf8(raw, kMaxValue * 3), arena, /*plus_as_space=*/true);
+  if (!v) return std::nullopt;
+  return CutUtf8(TrimSpaces(*v), kMaxValue);
+}
+
+// Lowercase copy into the arena, for sources taken from utm_source or unknown hosts.
+std::string_view LowerCopy(std::string_view s, Arena& arena) {
+  char* p = arena.AllocateChars(s.size());
+  if (p == nullptr) return {};
+  for (size_t i = 0; i < s.size(); ++i) p[i] = AsciiLower(s[i]);
+  return {p, s.size()};
+}
+
+// Raw value of query parameter `name` in a raw query string.
+std::optional<std::string_view> QueryParam(std::string_view query, std::string_view name) {
+  std::optional<std::string_view> found;
+  ForEachPair(query, '&', /*trim=*/false, [&](std::string_view k, std::string_view v) {
+    if (k == name) {
+      found = v;
+      return false;
+    }
+    return true;
+  });
+  return found;
+}
+
+struct ClickId {
+  std::string_view param;
+  std::string_view network;
+};
+// Ad networks' click identifiers: their presence means a paid click from that network.
+constexpr ClickId kClickIds[] = {
+    {"gclid", "google"},      {"gbraid", "google"},     {"wbraid", "google"},
+    {"dclid", "google"},      {"msclkid", "microsoft"}, {"fbclid", "facebook"},
+    {"ttclid", "tiktok"},     {"li_fat_id", "linkedin"}, {"twclid", "twitter"},
+};
+
+struct UtmAlias {
+  std::string_view name;
+  Medium medium;
+};
+// Common utm_medium spellings (compared case-insensitively).
+constexpr UtmAlias kUtmMediums[] = {
+    {"cpc", Medium::kPaid},          {"ppc", Medium::kPaid},
+    {"paid", Medium::kPaid},         {"paidsearch", Medium::kPaid},
+    {"paid_search", Medium::kPaid},  {"paid-search", Medium::kPaid},
+    {"paid_social", Medium::kPaid},  {"paid-social", Medium::kPaid},
+    {"paidsocial", Medium::kPaid},   {"sem", Medium::kPaid},
+    {"cpv", Medium::kPaid},          {"cpa", Medium::kPaid},
+    {"retargeting", Medium::kPaid},  {"display", Medium::kDisplay},
+    {"cpm", Medium::kDisplay},       {"banner", Medium::kDisplay},
+    {"programmatic", Medium::kDisplay}, {"native", Medium::kDisplay},
+    {"email", Medium::kEmail},       {"e-mail", Medium::kEmail},
+    {"e_mail", Medium::kEmail},      {"mail", Medium::kEmail},
+    {"newsletter", Medium::kEmail},  {"social", Medium::kSocial},
+    {"social-network", Medium::kSocial}, {"social_network", Medium::kSocial},
+    {"social-media", Medium::kSocial},   {"social_media", Medium::kSocial},
+    {"sm", Medium::kSocial},         {"organic_social", Medium::kSocial},
+    {"affiliate", Medium::kAffiliate}, {"affiliates", Medium::kAffiliate},
+    {"partner", Medium::kAffiliate}, {"aff", Medium::kAffiliate},
+    {"organic", Medium::kSearch},    {"seo", Medium::kSearch},
+    {"search", Medium::kSearch},     {"jobs", Medium::kJobs},
+    {"job", Medium::kJobs},          {"job_board", Medium::kJobs},
+    {"chatbot", Medium::kChatbot},   {"ai", Medium::kChatbot},
+    {"llm", Medium::kChatbot},       {"referral", Medium::kUnknown},
+    {"unknown", Medium::kUnknown},
+};
+
+struct BuiltinReferrer {
+  const char* host;  // "google.*": any public suffix; "host/path": a path prefix
+  Medium medium;
+  const char* source;
+  const char* params;  // comma-separated search-term parameters
+};
+
+// Built-in knowledge, from the services' own published URL formats.
+const BuiltinReferrer kBuiltin[] = {
+    // Search engines.
+    {"google.*", Medium::kSearch, "google", "q"},
+    {"www.google.*", Medium::kSearch, "google", "q"},
+    {"android-app://com.google.android.googlequicksearchbox", Medium::kSearch, "google", ""},
+    {"com.google.android.googlequicksearchbox", Medium::kSearch, "google", ""},
+    {"bing.com", Medium::kSearch, "bing", "q"},
+    {"cn.bing.com", Medium::kSearch, "bing", "q"},
+    {"search.yahoo.com", Medium::kSearch, "yahoo", "p"},
+    {"search.yahoo.*", Medium::kSearch, "yahoo", "p"},
+    {"yahoo.com", Medium::kSearch, "yahoo", "p"},
+    {"duckduckgo.com", Medium::kSearch, "duckduckgo", "q"},
+    {"baidu.com", Medium::kSearch, "baidu", "wd,word,kw"},
+    {"yandex.*", Medium::kSearch, "yandex", "text"},
+    {"ya.ru", Medium::kSearch, "yandex", "text"},
+    {"ecosia.org", Medium::kSearch, "ecosia", "q"},
+    {"qwant.com", Medium::kSearch, "qwant", "q"},
+    {"search.brave.com", Medium::kSearch, "brave", "q"},
+    {"startpage.com", Medium::kSearch, "startpage", "query,q"},
+    {"search.naver.com", Medium::kSearch, "naver", "query"},
+    {"naver.com", Medium::kSearch, "naver", "query"},
+    {"search.daum.net", Medium::kSearch, "daum", "q"},
+    {"seznam.cz", Medium::kSearch, "seznam", "q"},
+    {"search.seznam.cz", Medium::kSearch, "seznam", "q"},
+    {"ask.com", Medium::kSearch, "ask", "q"},
+    {"search.aol.com", Medium::kSearch, "aol", "q,query"},
+    {"so.com", Medium::kSearch, "360", "q"},
+    {"sogou.com", Medium::kSearch, "sogou", "query"},
+    {"kagi.com", Medium::kSearch, "kagi", "q"},
+    {"mojeek.com", Medium::kSearch, "mojeek", "q"},
+    {"search.lycos.com", Medium::kSearch, "lycos", "q"},
+    {"ecosia.*", Medium::kSearch, "ecosia", "q"},
+    // Social networks and messengers.
+    {"facebook.com", Medium::kSocial, "facebook", ""},
+    {"fb.com", Medium::kSocial, "facebook", ""},
+    {"fb.me", Medium::kSocial, "facebook", ""},
+    {"messenger.com", Medium::kSocial, "facebook", ""},
+    {"instagram.com", Medium::kSocial, "instagram", ""},
+    {"twitter.com", Medium::kSocial, "twitter", ""},
+    {"t.co", Medium::kSocial, "twitter", ""},
+    {"x.com", Medium::kSocial, "twitter", ""},
+    {"linkedin.com", Medium::kSocial, "linkedin", ""},
+    {"lnkd.in", Medium::kSocial, "linkedin", ""},
+    {"com.linkedin.android", Medium::kSocial, "linkedin", ""},
+    {"pinterest.*", Medium::kSocial, "pinterest", ""},
+    {"pin.it", Medium::kSocial, "pinterest", ""},
+    {"reddit.com", Medium::kSocial, "reddit", ""},
+    {"youtube.com", Medium::kSocial, "youtube", ""},
+    {"youtu.be", Medium::kSocial, "youtube", ""},
+    {"tiktok.com", Medium::kSocial, "tiktok", ""},
+    {"snapchat.com", Medium::kSocial, "snapchat", ""},
+    {"tumblr.com", Medium::kSocial, "tumblr", ""},
+    {"vk.com", Medium::kSocial, "vk", ""},
+    {"ok.ru", Medium::kSocial, "odnoklassniki", ""},
+    {"weibo.com", Medium::kSocial, "weibo", ""},
+    {"quora.com", Medium::kSocial, "quora", ""},
+    {"threads.net", Medium::kSocial, "threads", ""},
+    {"bsky.app", Medium::kSocial, "bluesky", ""},
+    {"mastodon.social", Medium::kSocial, "mastodon", ""},
+    {"whatsapp.com", Medium::kSocial, "whatsapp", ""},
+    {"t.me", Medium::kSocial, "telegram", ""},
+    {"telegram.org", Medium::kSocial, "telegram", ""},
+    {"discord.com", Medium::kSocial, "discord", ""},
+    {"discordapp.com", Medium::kSocial, "discord", ""},
+    {"news.ycombinator.com", Medium::kSocial, "hackernews", ""},
+    {"xing.com", Medium::kSocial, "xing", ""},
+    {"flipboard.com", Medium::kSocial, "flipboard", ""},
+    {"line.me", Medium::kSocial, "line", ""},
+    {"medium.com", Medium::kSocial, "medium", ""},
+    {"stackoverflow.com", Medium::kSocial, "stackoverflow", ""},
+    {"github.com", Medium::kSocial, "github", ""},
+    // Webmail.
+    {"mail.google.com", Medium::kEmail, "gmail", ""},
+    {"com.google.android.gm", Medium::kEmail, "gmail", ""},
+    {"outlook.live.com", Medium::kEmail, "outlook", ""},
+    {"outlook.office.com", Medium::kEmail, "outlook", ""},
+    {"outlook.office365.com", Medium::kEmail, "outlook", ""},
+    {"mail.live.com", Medium::kEmail, "outlook", ""},
+    {"mail.yahoo.com", Medium::kEmail, "yahoo-mail", ""},
+    {"mail.yahoo.*", Medium::kEmail, "yahoo-mail", ""},
+    {"mail.aol.com", Medium::kEmail, "aol-mail", ""},
+    {"mail.proton.me", Medium::kEmail, "protonmail", ""},
+    {"mail.protonmail.com", Medium::kEmail, "protonmail", ""},
+    {"icloud.com/mail", Medium::kEmail, "icloud-mail", ""},
+    {"mail.yandex.*", Medium::kEmail, "yandex-mail", ""},
+    {"e.mail.ru", Medium::kEmail, "mail.ru", ""},
+    {"mail.ru", Medium::kEmail, "mail.ru", ""},
+    {"gmx.net", Medium::kEmail, "gmx", ""},
+    {"gmx.de", Medium::kEmail, "gmx", ""},
+    {"gmx.com", Medium::kEmail, "gmx", ""},
+    {"web.de", Medium::kEmail, "web.de", ""},
+    {"mail.zoho.com", Medium::kEmail, "zoho-mail", ""},
+    {"fastmail.com", Medium::kEmail, "fastmail", ""},
+    {"app.tuta.com", Medium::kEmail, "tuta", ""},
+    {"mail.tutanota.com", Medium::kEmail, "tuta", ""},
+    {"webmail.orange.fr", Medium::kEmail, "orange-mail", ""},
+    {"mail.qq.com", Medium::kEmail, "qq-mail", ""},
+    {"mail.163.com", Medium::kEmail, "163-mail", ""},
+    // Job boards.
+    {"linkedin.com/jobs", Medium::kJobs, "linkedin", ""},
+    {"indeed.*", Medium::kJobs, "indeed", "q"},
+    {"glassdoor.*", Medium::kJobs, "glassdoor", ""},
+    {"monster.*", Medium::kJobs, "monster", ""},
+    {"stepstone.*", Medium::kJobs, "stepstone", ""},
+    {"ziprecruiter.com", Medium::kJobs, "ziprecruiter", ""},
+    {"careerbuilder.com", Medium::kJobs, "careerbuilder", ""},
+    {"welcometothejungle.com", Medium::kJobs, "welcometothejungle", ""},
+    {"jobs.lever.co", Medium::kJobs, "lever", ""},
+    {"boards.greenhouse.io", Medium::kJobs, "greenhouse", ""},
+    {"job-boards.greenhouse.io", Medium::kJobs, "greenhouse", ""},
+    {"myworkdayjobs.com", Medium::kJobs, "workday", ""},
+    {"simplyhired.com", Medium::kJobs, "simplyhired", ""},
+    {"reed.co.uk", Medium::kJobs, "reed", ""},
+    {"totaljobs.com", Medium::kJobs, "totaljobs", ""},
+    {"seek.com.au", Medium::kJobs, "seek", ""},
+    {"naukri.com", Medium::kJobs, "naukri", ""},
+    {"wellfound.com", Medium::kJobs, "wellfound", ""},
+    {"dice.com", Medium::kJobs, "dice", ""},
+    {"hh.ru", Medium::kJobs, "hh", ""},
+    {"jobs.github.com", Medium::kJobs, "github", ""},
+    {"xing.com/jobs", Medium::kJobs, "xing", ""},
+    {"arbeitsagentur.de", Medium::kJobs, "arbeitsagentur", ""},
+    {"pole-emploi.fr", Medium::kJobs, "francetravail", ""},
+    {"francetravail.fr", Medium::kJobs, "francetravail", ""},
+    {"apec.fr", Medium::kJobs, "apec", ""},
+    // AI assistants.
+    {"chatgpt.com", Medium::kChatbot, "chatgpt", ""},
+    {"chat.openai.com", Medium::kChatbot, "chatgpt", ""},
+    {"claude.ai", Medium::kChatbot, "claude", ""},
+    {"gemini.google.com", Medium::kChatbot, "gemini", ""},
+    {"bard.google.com", Medium::kChatbot, "gemini", ""},
+    {"perplexity.ai", Medium::kChatbot, "perplexity", ""},
+    {"copilot.microsoft.com", Medium::kChatbot, "copilot", ""},
+    {"chat.mistral.ai", Medium::kChatbot, "mistral", ""},
+    {"poe.com", Medium::kChatbot, "poe", ""},
+    {"character.ai", Medium::kChatbot, "character.ai", ""},
+    {"meta.ai", Medium::kChatbot, "meta-ai", ""},
+    {"chat.deepseek.com", Medium::kChatbot, "deepseek", ""},
+    {"grok.com", Medium::kChatbot, "grok", ""},
+    {"you.com", Medium::kChatbot, "you", "q"},
+    {"phind.com", Medium::kChatbot, "phind", ""},
+    {"huggingface.co/chat", Medium::kChatbot, "huggingchat", ""},
+    // Ad servers (a click through an ad server) and native/display networks.
+    {"googleadservices.com", Medium::kPaid, "google", ""},
+    {"googleads.g.doubleclick.net", Medium::kPaid, "google", ""},
+    {"doubleclick.net", Medium::kDisplay, "google", ""},
+    {"googlesyndication.com", Medium::kDisplay, "google", ""},
+    {"adnxs.com", Medium::kDisplay, "appnexus", ""},
+    {"criteo.com", Medium::kDisplay, "criteo", ""},
+    {"taboola.com", Medium::kDisplay, "taboola", ""},
+    {"outbrain.com", Medium::kDisplay, "outbrain", ""},
+    {"adform.net", Medium::kDisplay, "adform", ""},
+    // Affiliate networks.
+    {"awin1.com", Medium::kAffiliate, "awin", ""},
+    {"shareasale.com", Medium::kAffiliate, "shareasale", ""},
+    {"anrdoezrs.net", Medium::kAffiliate, "cj", ""},
+    {"dpbolvw.net", Medium::kAffiliate, "cj", ""},
+    {"jdoqocy.com", Medium::kAffiliate, "cj", ""},
+    {"kqzyfj.com", Medium::kAffiliate, "cj", ""},
+    {"tkqlhce.com", Medium::kAffiliate, "cj", ""},
+    {"linksynergy.com", Medium::kAffiliate, "rakuten", ""},
+    {"prf.hn", Medium::kAffiliate, "partnerize", ""},
+    {"tradedoubler.com", Medium::kAffiliate, "tradedoubler", ""},
+    {"go.skimresources.com", Medium::kAffiliate, "skimlinks", ""},
+    {"impact.com", Medium::kAffiliate, "impact", ""},
+    {"sjv.io", Medium::kAffiliate, "impact", ""},
+    {"webgains.com", Medium::kAffiliate, "webgains", ""},
+};
+
+// Second-level labels under which country TLDs register names ("google.co.uk").
+bool IsSecondLevelLabel(std::string_view label) {
+  static constexpr std::string_view kLabels[] = {"co", "com", "net", "org", "ac", "gov",
+                                                 "edu", "ne", "or", "gob", "go", "gv"};
+  for (std::string_view l : kLabels)
+    if (label == l) return true;
+  return false;
+}
+
+// Length of the public-suffix-like tail of a lowercase host: "uk" of "a.uk", "co.uk" of
+// "google.co.uk", "com" of "google.com". 0 when the host has a single label.
+size_t PublicSuffixLength(std::string_view host) {
+  size_t dot = host.rfind('.');
+  if (dot == std::string_view::npos) return 0;
+  std::string_view tld = host.substr(dot + 1);
+  size_t len = tld.size();
+  if (tld.size() == 2) {
+    size_t prev = host.rfind('.', dot - 1);
+    if (prev != std::string_view::npos) {
+      std::string_view second = host.substr(prev + 1, dot - prev - 1);
+      if (IsSecondLevelLabel(second)) len = host.size() - prev - 1;
+    }
+  }
+  return len;
+}
+
+bool HostIsOrUnder(std::string_view host, std::string_view base) {
+  if (base.empty()) return false;
+  if (base.front() == '.') base.remove_prefix(1);
+  if (host.size() == base.size()) return EqualsIgnoreCase(host, base);
+  return host.size() > base.size() && host[host.size() - base.size() - 1] == '.' &&
+         EndsWithIgnoreCase(host, base);
+}
+
+std::string_view StripWww(std::string_view host) {
+  if (host.size() > 4 && StartsWithIgnoreCase(host, "www.")) host.remove_prefix(4);
+  return host;
+}
+
+std::string NormalizeSourceName(std::string_view name) {
+  std::string out;
+  for (char c : name) out += c == ' ' ? '-' : AsciiLower(c);
+  return out;
+}
+
+}  // namespace
+
+std::string_view MediumName(Medium m) {
+  auto i = static_cast<size_t>(m);
+  return i < kMediumCount ? kMediumNames[i] : "unknown";
+}
+
+bool ParseMediumName(std::string_view name, Medium* out) {
+  for (int i = 0; i < kMediumCount; ++i)
+    if (kMediumNames[i] == name) {
+      *out = static_cast<Medium>(i);
+      return true;
+    }
+  return false;
+}
+
+bool MediumFromUtm(std::string_view utm_medium, Medium* out) {
+  utm_medium = TrimSpaces(utm_medium);
+  for (const UtmAlias& a : kUtmMediums)
+    if (EqualsIgnoreCase(a.name, utm_medium)) {
+      *out = a.medium;
+      return true;
+    }
+  for (int i = 0; i < kMediumCount; ++i)
+    if (EqualsIgnoreCase(kMediumNames[i], utm_medium)) {
+      *out = static_cast<Medium>(i);
+      return true;
+    }
+  return false;
+}
+
+CampaignParams ParseCampaignParams(std::string_view raw_query, Arena& arena) {
+  CampaignParams c;
+  // One pass over the query: the first occurrence of each parameter wins.
+  ForEachPair(raw_query, '&', /*trim=*/false, [&](std::string_view k, std::string_view v) {
+    std::string_view* slot = nullptr;
+    if (k.size() > 4 && k.substr(0, 4) == "utm_") {
+      std::string_view name = k.substr(4);
+      if (name == "source") slot = &c.source;
+      else if (name == "medium") slot = &c.medium;
+      else if (name == "campaign") slot = &c.campaign;
+      else if (name == "term") slot = &c.term;
+      else if (name == "content") slot = &c.content;
+    } else if (c.click_id.empty()) {
+      for (const ClickId& id : kClickIds)
+        if (k == id.param && !v.empty()) {
+          c.click_id = id.param;
+          break;
+        }
+    }
+    if (slot != nullptr && slot->empty()) {
+      if (auto d = DecodeValue(v, arena)) *slot = *d;
+    }
+    return true;
+  });
+  return c;
+}
+
+UrlParts SplitUrl(std::string_view url) {
+  UrlParts p;
+  url = TrimSpaces(url);
+  size_t sep = url.find("://");
+  if (sep == std::string_view::npos || sep == 0 || sep > 32) return p;
+  for (char c : url.substr(0, sep)) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '-' || c == '.';
+    if (!ok) return p;
+  }
+  std::string_view rest = url.substr(sep + 3);
+  size_t end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, end);
+  std::string_view tail = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string_view host = authority;
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) return p;
+    host = host.substr(0, close + 1);
+  } else {
+    size_t colon = host.find(':');
+    if (colon != std::string_view::npos) host = host.substr(0, colon);
+  }
+  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.empty()) return p;
+  size_t hash = tail.find('#');
+  if (hash != std::string_view::npos) tail = tail.substr(0, hash);
+  size_t q = tail.find('?');
+  p.scheme = url.substr(0, sep);
+  p.host = host;
+  p.path = tail.substr(0, q);
+  p.query = q == std::string_view::npos ? std::string_view() : tail.substr(q + 1);
+  p.ok = true;
+  return p;
+}
+
+ReferrerClassifier::ReferrerClassifier() {
+  for (const BuiltinReferrer& b : kBuiltin) {
+    std::string_view host = b.host, path;
+    // "android-app://pkg" keys are stored as the bare package name ("pkg").
+    if (size_t sep = host.find("://"); sep != std::string_view::npos) host.remove_prefix(sep + 3);
+    if (size_t slash = host.find('/'); slash != std::string_view::npos) {
+      path = host.substr(slash);
+      host = host.substr(0, slash);
+    }
+    std::vector<std::string_view> params;
+    std::string_view ps = b.params;
+    while (!ps.empty()) {
+      size_t comma = ps.find(',');
+      params.push_back(ps.substr(0, comma));
+      ps = comma == std::string_view::npos ? std::string_view() : ps.substr(comma + 1);
+    }
+    AddEntry(host, path, b.medium, b.source, params, /*builtin=*/true);
+  }
+}
+
+uint32_t ReferrerClassifier::InternSource(std::string_view source) {
+  for (size_t i = sources_.size(); i-- > 0;)
+    if (sources_[i] == source) return static_cast<uint32_t>(i);
+  sources_.emplace_back(source);
+  return static_cast<uint32_t>(sources_.size() - 1);
+}
+
+void ReferrerClassifier::Rehash(size_t slots) {
+  slots_.assign(slots, kNone);
+  for (uint32_t i = 0; i < entries_.size(); ++i) {
+    // Only chain heads live in slots.
+    if (!entries_[i].chained && !entries_[i].host.empty()) InsertSlot(i);
+  }
+}
+
+void ReferrerClassifier::InsertSlot(uint32_t entry) {
+  size_t mask = slots_.size() - 1;
+  size_t i = HashHost(entries_[entry].host) & mask;
+  while (slots_[i] != kNone) i = (i + 1) & mask;
+  slots_[i] = entry;
+}
+
+uint32_t ReferrerClassifier::FindHost(std::string_view host) const {
+  if (slots_.empty()) return kNone;
+  size_t mask = slots_.size() - 1;
+  size_t i = HashHost(host) & mask;
+  while (slots_[i] != kNone) {
+    if (entries_[slots_[i]].host == host) return slots_[i];
+    i = (i + 1) & mask;
+  }
+  return kNone;
+}
+
+void ReferrerClassifier::AddEntry(std::string_view host, std::string_view path_prefix,
+                                  Medium medium, std::string_view source,
+                                  std::span<const std::string_view> params, bool builtin) {
+  std::string key;
+  for (char c : host) key += AsciiLower(c);
+  if (key.empty()) return;
+  Entry e;
+  e.host = key;
+  e.path_prefix = std::string(path_prefix);
+  e.medium = medium;
+  e.source = InternSource(source);
+  e.params_begin = static_cast<uint32_t>(params_.size());
+  for (std::string_view p : params)
+    if (!p.empty()) params_.emplace_back(p);
+  e.params_end = static_cast<uint32_t>(params_.size());
+  e.next = kNone;
+  e.builtin = builtin;
+
+  uint32_t head = FindHost(key);
+  if (head != kNone && !builtin && entries_[head].builtin) {
+    // A loaded database replaces the built-in knowledge of this host: unlink built-ins.
+    uint32_t keep = kNone, *link = &keep;
+    for (uint32_t i = head; i != kNone; i = entries_[i].next)
+      if (!entries_[i].builtin) {
+        *link = i;
+        link = &entries_[i].next;
+      }
+    *link = kNone;
+    for (uint32_t i = head; i != kNone;) {
+      uint32_t next = entries_[i].next;
+      if (entries_[i].builtin) entries_[i].host.clear();  // dead entry
+      i = next;
+    }
+    // Re-point the slot at the surviving chain (or the new entry).
+    size_t mask = slots_.size() - 1;
+    size_t s = HashHost(key) & mask;
+    while (slots_[s] != head) s = (s + 1) & mask;
+    if (keep == kNone) {
+      entries_.push_back(std::move(e));
+      slots_[s] = static_cast<uint32_t>(entries_.size() - 1);
+      return;
+    }
+    slots_[s] = keep;
+    entries_[keep].chained = false;
+    head = keep;
+  }
+  entries_.push_back(std::move(e));
+  uint32_t index = static_cast<uint32_t>(entries_.size() - 1);
+  if (head != kNone) {
+    uint32_t last = head;
+    while (entries_[last].next != kNone) last = entries_[last].next;
+    entries_[last].next = index;
+    entries_[index].chained = true;
+    return;
+  }
+  if (slots_.empty() || (entries_.size() + 1) * 2 > slots_.size()) {
+    Rehash(slots_.empty() ? 512 : slots_.size() * 2);
+  } else {
+    InsertSlot(index);
+  }
+}
+
+const ReferrerClassifier::Entry* ReferrerClassifier::Match(std::string_view host,
+                                                            std::string_view path) const {
+  uint32_t i = FindHost(host);
+  const Entry* best = nullptr;
+  for (; i != kNone; i = entries_[i].next) {
+    const Entry& e = entries_[i];
+    if (!e.path_prefix.empty() && !path.starts_with(e.path_prefix)) continue;
+    if (best == nullptr || e.path_prefix.size() > best->path_prefix.size()) best = &e;
+  }
+  return best;
+}
+
+ReferrerResult ReferrerClassifier::ClassifyReferer(std::string_view referer,
+                                                   std::string_view request_host,
+                                                   std::span<const std::string_view> own_hosts,
+                                                   Arena& arena) const {
+  ReferrerResult r;
+  referer = TrimSpaces(referer);
+  if (referer.empty()) return r;  // direct
+  r.medium = Medium::kUnknown;
+  UrlParts url = SplitUrl(referer);
+  if (!url.ok || url.host.size() > kMaxHost) return r;
+
+  char buf[kMaxHost + 8];
+  for (size_t i = 0; i < url.host.size(); ++i) buf[i] = AsciiLower(url.host[i]);
+  std::string_view host(buf, url.host.size());
+
+  if (!request_host.empty() && EqualsIgnoreCase(StripWww(host), StripWww(request_host))) {
+    r.medium = Medium::kInternal;
+    return r;
+  }
+  for (std::string_view own : own_hosts)
+    if (HostIsOrUnder(host, own)) {
+      r.medium = Medium::kInternal;
+      return r;
+    }
+
+  // Exact host, then each parent domain down to (not including) the public suffix; then the
+  // same with the public suffix replaced by "*" ("www.google.co.uk" -> "google.*").
+  const Entry* e = nullptr;
+  size_t suffix = PublicSuffixLength(host);
+  std::string_view h = host;
+  while (e == nullptr && h.size() > suffix) {
+    e = Match(h, url.path);
+    size_t dot = h.find('.');
+    if (dot == std::string_view::npos) break;
+    h.remove_prefix(dot + 1);
+  }
+  if (e == nullptr && suffix > 0 && suffix < host.size()) {
+    std::string_view base = host.substr(0, host.size() - suffix);  // "www.google."
+    char wild[kMaxHost + 8];
+    while (e == nullptr && !base.empty()) {
+      std::memcpy(wild, base.data(), base.size());
+      wild[base.size()] = '*';
+      e = Match(std::string_view(wild, base.size() + 1), url.path);
+      size_t dot = base.find('.');
+      if (dot == std::string_view::npos || dot + 1 >= base.size()) break;
+      base.remove_prefix(dot + 1);
+    }
+  }
+  if (e == nullptr) {
+    // A referral from a site we do not know: the source is its host without "www.".
+    r.source = LowerCopy(StripWww(host), arena);
+    return r;
+  }
+  r.medium = e->medium;
+  r.source = sources_[e->source];
+  for (uint32_t p = e->params_begin; p < e->params_end && r.term.empty(); ++p) {
+    if (auto raw = QueryParam(url.query, params_[p]); raw && !raw->empty()) {
+      if (auto d = DecodeValue(*raw, arena)) r.term = *d;
+    }
+  }
+  return r;
+}
+
+ReferrerResult ReferrerClassifier::Classify(std::string_view referer,
+                                            std::string_view request_host,
+                                            std::string_view landing_query,
+                                            std::span<const std::string_view> own_hosts,
+                                            Arena& arena) const {
+  ReferrerResult r = ClassifyReferer(referer, request_host, own_hosts, arena);
+  if (landing_query.empty()) return r;
+  CampaignParams c = ParseCampaignParams(landing_query, arena);
+  Medium m;
+  if (!c.medium.empty()) {
+    r.medium = MediumFromUtm(c.medium, &m) ? m : Medium::kUnknown;
+    r.source = c.source.empty() ? std::string_view() : LowerCopy(c.source, arena);
+    r.term = c.term;
+    r.from_campaign = true;
+  } else if (!c.click_id.empty()) {
+    r.medium = Medium::kPaid;
+    r.source = {};
+    for (const ClickId& id : kClickIds)
+      if (id.param == c.click_id) r.source = id.network;
+    if (!c.source.empty()) r.source = LowerCopy(c.source, arena);
+    if (!c.term.empty()) r.term = c.term;
+    r.from_campaign = true;
+  } else if (!c.source.empty()) {
+    // utm_source alone names the source; the medium stays what the Referer says, or
+    // "unknown" when the visit would otherwise look direct or internal.
+    if (r.medium == Medium::kDirect || r.medium == Medium::kInternal) r.medium = Medium::kUnknown;
+    r.source = LowerCopy(c.source, arena);
+    if (!c.term.empty()) r.term = c.term;
+    r.from_campaign = true;
+  }
+  return r;
+}
+
+// ---- referer-parser YAML database ----------------------------------------------------------
+//
+// The format is a small, fixed subset of YAML, so it is parsed here rather than with a general
+// YAML library:
+//   medium:            (column 0: unknown, email, social, search, paid, chatbot, ...)
+//     Source Name:     (indented)
+//       parameters:    (optional, deeper)
+//         - q
+//       domains:
+//         - example.com
+//         - example.com/path
+// Comments (#) and blank lines are ignored.
+
+bool ReferrerClassifier::LoadDatabaseFile(const std::string& path, Diagnostics& diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.Error(path, 0, 0, "cannot open referrer database");
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadDatabaseText(ss.str(), path, diags);
+}
+
+bool ReferrerClassifier::LoadDatabaseText(std::string_view text, std::string_view file_name,
+                                          Diagnostics& diags) {
+  const std::string file(file_name);
+  size_t errors_before = diags.error_count();
+  constexpr size_t kMaxEntries = 200000;  // explicit limit: a database is a few thousand hosts
+
+  bool have_medium = false;
+  Medium medium = Medium::kUnknown;
+  std::string source;
+  int source_indent = -1, list_indent = -1;
+  enum class List { kNone, kDomains, kParameters, kOther } list = List::kNone;
+  std::vector<std::string> params, domains;
+
+  auto flush = [&]() {
+    if (!source.empty()) {
+      std::vector<std::string_view> pv(params.begin(), params.end());
+      std::string norm = NormalizeSourceName(source);
+      for (const std::string& d : domains) {
+        if (entries_.size() >= kMaxEntries) break;
+        std::string_view host = d, path;
+        if (size_t slash = host.find('/'); slash != std::string_view::npos) {
+          path = host.substr(slash);
+          host = host.substr(0, slash);
+        }
+        AddEntry(host, path, medium, norm, pv, /*builtin=*/false);
+      }
+    }
+    source.clear();
+    params.clear();
+    domains.clear();
+    list = List::kNone;
+  };
+
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t hash = line.find('#');
+    std::string_view content = line;
+    if (hash != std::string_view::npos && (hash == 0 || line[hash - 1] == ' ' ||
+                                           line[hash - 1] == '\t'))
+      content = line.substr(0, hash);
+    while (!content.empty() && (content.back() == ' ' || content.back() == '\t'))
+      content.remove_suffix(1);
+    if (content.empty()) continue;
+    int indent = 0;
+    while (static_cast<size_t>(indent) < content.size() && content[indent] == ' ') ++indent;
+    if (static_cast<size_t>(indent) < content.size() && content[indent] == '\t') {
+      diags.Error(file, line_no, indent + 1, "tabs are not allowed for indentation",
+                  std::string(line));
+      continue;
+    }
+    std::string_view body = content.substr(indent);
+    auto unquote = [](std::string_view s) {
+      if (s.size() >= 2 && ((s.front() == '"' && s.back() == '"') ||
+                            (s.front() == '\'' && s.back() == '\'')))
+        s = s.substr(1, s.size() - 2);
+      return s;
+    };
+
+    if (indent == 0) {
+      flush();
+      if (body.back() != ':') {
+        diags.Error(file, line_no, 1, "expected a medium name followed by ':'", std::string(line));
+        have_medium = false;
+        continue;
+      }
+      std::string_view name = body.substr(0, body.size() - 1);
+      Medium m;
+      if (!ParseMediumName(name, &m) || m == Medium::kDirect || m == Medium::kInternal) {
+        diags.Error(file, line_no, 1,
+                    "unknown medium '" + std::string(name) +
+                        "' (expected unknown, search, social, email, paid, display, affiliate, "
+                        "jobs or chatbot)",
+                    std::string(line));
+        have_medium = false;
+        continue;
+      }
+      medium = m;
+      have_medium = true;
+      source_indent = -1;
+      continue;
+    }
+    if (!have_medium) continue;  // inside a section already reported
+    if (body.front() == '-') {
+      std::string_view item = unquote(TrimSpaces(body.substr(1)));
+      if (list == List::kNone || item.empty()) {
+        diags.Error(file, line_no, indent + 1, "list item outside 'domains:' or 'parameters:'",
+                    std::string(line));
+        continue;
+      }
+      if (list_indent >= 0 && indent <= list_indent) {
+        diags.Error(file, line_no, indent + 1, "list item must be indented under its key",
+                    std::string(line));
+        continue;
+      }
+      if (list == List::kDomains) {
+        if (item.size() > 300 || item.find_first_of(" \t") != std::string_view::npos) {
+          diags.Error(file, line_no, indent + 3, "not a host name", std::string(line));
+          continue;
+        }
+        domains.emplace_back(item);
+      } else if (list == List::kParameters) {
+        params.emplace_back(item);
+      }
+      continue;
+    }
+    if (body.back() != ':') {
+      diags.Error(file, line_no, indent + 1, "expected 'NAME:'", std::string(line));
+      continue;
+    }
+    std::string_view key = unquote(body.substr(0, body.size() - 1));
+    if (source_indent < 0 || indent <= source_indent) {
+      flush();
+      source_indent = indent;
+      source = std::string(key);
+      if (source.empty())
+        diags.Error(file, line_no, indent + 1, "empty source name", std::string(line));
+      continue;
+    }
+    list_indent = indent;
+    if (key == "domains") {
+      list = List::kDomains;
+    } else if (key == "parameters") {
+      list = List::kParameters;
+    } else {
+      diags.Warning(file, line_no, indent + 1,
+                    "unknown key '" + std::string(key) + "' (expected domains or parameters)",
+                    std::string(line));
+      list = List::kOther;
+    }
+  }
+  flush();
+  return diags.error_count() == errors_before;
+}
+
+}  // namespace tailor

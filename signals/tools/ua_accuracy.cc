@@ -1,0 +1,72 @@
+// ua-accuracy: measures DeviceClassifier against a labelled corpus of real User-Agents.
+// Input (stdin or FILE): lines "LABEL<TAB>USER_AGENT", LABEL one of desktop, smartphone,
+// tablet, tv, console, wearable, car, bot, other. Prints per-class accuracy, the overall
+// share of correct UAs and the average over classes, and (with -v) each miss.
+// The corpus is not part of the repository: signals/tools/make_ua_corpus.js builds one from
+// public npm packages (see signals/README.md).
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "signals/device_classifier.h"
+
+using namespace tailor;
+
+int main(int argc, char** argv) {
+  bool verbose = false;
+  const char* file = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "-v") == 0) verbose = true;
+    else file = argv[i];
+  }
+  auto created = DeviceClassifier::Create();
+  if (!created.ok()) {
+    std::fprintf(stderr, "ua-accuracy: %s\n", created.status().message().c_str());
+    return 1;
+  }
+  const DeviceClassifier& c = *created.value();
+  std::ifstream f;
+  if (file) f.open(file);
+  std::istream& in = file ? static_cast<std::istream&>(f) : std::cin;
+  std::map<std::string, std::pair<long, long>> per;  // label -> (correct, total)
+  std::map<std::string, std::map<std::string, long>> confusion;
+  std::string line;
+  long correct = 0, total = 0;
+  while (std::getline(in, line)) {
+    size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    std::string label = line.substr(0, tab);
+    std::string ua = line.substr(tab + 1);
+    DeviceInfo d = c.Classify(ua, {});
+    std::string got(DeviceTypeName(d.type));
+    bool ok = got == label;
+    auto& p = per[label];
+    p.second++;
+    total++;
+    if (ok) {
+      p.first++;
+      correct++;
+    } else {
+      confusion[label][got]++;
+      if (verbose) std::printf("MISS %s -> %s\t%s\n", label.c_str(), got.c_str(), ua.c_str());
+    }
+  }
+  double sum = 0;
+  for (auto& [label, p] : per) {
+    double acc = 100.0 * p.first / p.second;
+    sum += acc;
+    std::printf("%-11s %6ld / %6ld  %6.2f %%", label.c_str(), p.first, p.second, acc);
+    for (auto& [got, n] : confusion[label]) std::printf("  ->%s:%ld", got.c_str(), n);
+    std::printf("\n");
+  }
+  if (total == 0) {
+    std::printf("no labelled lines\n");
+    return 1;
+  }
+  std::printf("overall     %6ld / %6ld  %6.2f %%\nclass average          %6.2f %%\n", correct,
+              total, 100.0 * correct / total, sum / per.size());
+  return 0;
+}
