@@ -245,98 +245,115 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
   const size_t nrows = row_line.size();
   t->rows_ = nrows;
 
-  // Columns: infer, convert.
-  t->pool_.reserve(text.size() + nrows * 8);
-  t->data_.resize(ncols);
-  for (size_t c = 0; c < ncols && !too_many(); ++c) {
+  // Columns: types (declared or inferred from every non-empty cell).
+  for (size_t c = 0; c < ncols; ++c) {
     TableColumn& col = t->columns_[c];
-    if (!col.declared) {
-      bool all_num = true, all_bool = true, any = false;
-      for (size_t r = 0; r < nrows && (all_num || all_bool); ++r) {
-        std::string_view s = cells[r * ncols + c];
-        if (s.empty()) continue;
-        any = true;
-        double d;
-        bool b;
-        if (all_num && !ParseNumber(s, &d)) all_num = false;
-        if (all_bool && !ParseBool(s, false, &b)) all_bool = false;
-      }
-      col.type = !any ? ValueType::kString
-                      : all_num ? ValueType::kNumber : all_bool ? ValueType::kBool : ValueType::kString;
-    }
-    ColumnData& d = t->data_[c];
-    switch (col.type) {
-      case ValueType::kNumber: d.num.resize(nrows); break;
-      case ValueType::kBool: d.flag.resize(nrows); break;
-      default: d.str.resize(nrows); break;
-    }
-    for (size_t r = 0; r < nrows; ++r) {
+    if (col.declared) continue;
+    bool all_num = true, all_bool = true, any = false;
+    for (size_t r = 0; r < nrows && (all_num || all_bool); ++r) {
       std::string_view s = cells[r * ncols + c];
-      if (col.type == ValueType::kNumber) {
-        double v = std::numeric_limits<double>::quiet_NaN();
-        if (!s.empty() && !ParseNumber(s, &v))
-          error(row_line[r], "column '" + col.name + "' is a number; '" + std::string(s) +
-                                 "' is not a number");
-        d.num[r] = v;
-      } else if (col.type == ValueType::kBool) {
-        bool b = false;
-        if (!s.empty() && !ParseBool(s, true, &b))
-          error(row_line[r], "column '" + col.name + "' is a bool; '" + std::string(s) +
-                                 "' is not true/false/yes/no/1/0");
-        d.flag[r] = s.empty() ? kNoFlag : b;
-      } else if (s.empty()) {
-        d.str[r] = kNoString;
-      } else {
-        d.str[r] = (uint64_t{t->pool_.size()} << 32) | s.size();
-        t->pool_.append(s);
-      }
+      if (s.empty()) continue;
+      any = true;
+      double d;
+      bool b;
+      if (all_num && !ParseNumber(s, &d)) all_num = false;
+      if (all_bool && !ParseBool(s, false, &b)) all_bool = false;
     }
-  }
-  if (diags.error_count() > errors_before) return nullptr;
-  if (t->pool_.size() >= (uint64_t{1} << 32)) {
-    error(0, "more than 4 GiB of text");
-    return nullptr;
+    col.type = !any ? ValueType::kString
+                    : all_num ? ValueType::kNumber : all_bool ? ValueType::kBool : ValueType::kString;
   }
 
-  // The key index.
+  // Rows: convert cells, write each row's record, index its key.
   const size_t kc = static_cast<size_t>(t->key_column_);
-  t->keys_.resize(nrows);
+  t->blob_.reserve(text.size() + nrows * (ncols + 3) * 8);
+  t->row_offset_.resize(nrows);
   uint64_t cap = 16;
   while (cap < nrows * 2) cap <<= 1;
-  t->slots_.assign(cap, 0);
-  t->mask_ = cap - 1;
+  t->slots_.assign(cap, Slot{0, 0, 0});
+  const uint64_t mask = cap - 1;
+  std::vector<uint64_t> cell(ncols);
   for (size_t r = 0; r < nrows && !too_many(); ++r) {
-    std::string_view raw = cells[r * ncols + kc];
-    if (raw.empty()) {
+    const std::string_view* raw = &cells[r * ncols];
+    bool row_ok = true;
+    for (size_t c = 0; c < ncols; ++c) {
+      const TableColumn& col = t->columns_[c];
+      std::string_view s = raw[c];
+      if (col.type == ValueType::kNumber) {
+        double v = std::numeric_limits<double>::quiet_NaN();
+        if (!s.empty() && !ParseNumber(s, &v)) {
+          error(row_line[r], "column '" + col.name + "' is a number; '" + std::string(s) +
+                                 "' is not a number");
+          row_ok = false;
+        }
+        std::memcpy(&cell[c], &v, 8);
+      } else if (col.type == ValueType::kBool) {
+        bool b = false;
+        if (!s.empty() && !ParseBool(s, true, &b)) {
+          error(row_line[r], "column '" + col.name + "' is a bool; '" + std::string(s) +
+                                 "' is not true/false/yes/no/1/0");
+          row_ok = false;
+        }
+        cell[c] = s.empty() ? kNoFlag : b;
+      }
+    }
+    if (!row_ok) continue;
+    // The canonical key text: numbers by value, bools as true/false.
+    std::string_view key = raw[kc];
+    if (key.empty()) {
       error(row_line[r], "empty key (column '" + t->columns_[kc].name + "')");
       continue;
     }
-    std::string_view key = raw;
     char buf[32];
-    if (t->columns_[kc].type == ValueType::kNumber) key = FormatNumber(t->data_[kc].num[r], buf);
-    else if (t->columns_[kc].type == ValueType::kBool) key = t->data_[kc].flag[r] ? "true" : "false";
+    if (t->columns_[kc].type == ValueType::kNumber) {
+      double v;
+      std::memcpy(&v, &cell[kc], 8);
+      key = FormatNumber(v, buf);
+    } else if (t->columns_[kc].type == ValueType::kBool) {
+      key = cell[kc] ? "true" : "false";
+    }
     const uint64_t h = XXH3_64bits(key.data(), key.size());
-    const uint64_t tag = h >> 32;
-    uint64_t i = h & t->mask_;
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
+    uint64_t i = h & mask;
     bool dup = false;
-    while (t->slots_[i] != 0) {
-      const uint64_t s = t->slots_[i];
-      if ((s >> 32) == tag) {
-        const uint64_t other = (s & 0xFFFFFFFFu) - 1;
-        const uint64_t k = t->keys_[other];
-        if (std::string_view(t->pool_.data() + (k >> 32), k & 0xFFFFFFFFu) == key) {
-          error(row_line[r], "duplicate key '" + std::string(raw) + "' (first on line " +
-                                 std::to_string(row_line[other]) + ")");
-          dup = true;
-          break;
-        }
+    for (; t->slots_[i].row1 != 0; i = (i + 1) & mask) {
+      const Slot& sl = t->slots_[i];
+      if (sl.tag != tag) continue;
+      uint64_t kref;
+      std::memcpy(&kref, t->blob_.data() + sl.row_offset, 8);
+      if (std::string_view(t->blob_.data() + sl.row_offset + (kref >> 32), kref & 0xFFFFFFFFu) == key) {
+        error(row_line[r], "duplicate key '" + std::string(raw[kc]) + "' (first on line " +
+                               std::to_string(row_line[sl.row1 - 1]) + ")");
+        dup = true;
+        break;
       }
-      i = (i + 1) & t->mask_;
     }
     if (dup) continue;
-    t->keys_[r] = (uint64_t{t->pool_.size()} << 32) | key.size();
-    t->pool_.append(key);
-    t->slots_[i] = (tag << 32) | (r + 1);
+    // The record.
+    while (t->blob_.size() % 8) t->blob_.push_back('\0');
+    const uint64_t start = t->blob_.size();
+    uint64_t rel = 8 * (1 + ncols);
+    const uint64_t key_ref = (rel << 32) | key.size();
+    rel += key.size();
+    for (size_t c = 0; c < ncols; ++c) {
+      if (t->columns_[c].type != ValueType::kString) continue;
+      if (raw[c].empty()) {
+        cell[c] = kNoString;
+      } else {
+        cell[c] = (rel << 32) | raw[c].size();
+        rel += raw[c].size();
+      }
+    }
+    if (start + rel >= (uint64_t{1} << 40)) {
+      error(row_line[r], "the table is too large");
+      return nullptr;
+    }
+    t->blob_.append(reinterpret_cast<const char*>(&key_ref), 8);
+    t->blob_.append(reinterpret_cast<const char*>(cell.data()), 8 * ncols);
+    t->blob_.append(key);
+    for (size_t c = 0; c < ncols; ++c)
+      if (t->columns_[c].type == ValueType::kString) t->blob_.append(raw[c]);
+    t->row_offset_[r] = start;
+    t->slots_[i] = Slot{start, tag, static_cast<uint32_t>(r + 1)};
   }
   if (diags.error_count() > errors_before) return nullptr;
 
@@ -355,81 +372,108 @@ int Table::ColumnIndex(std::string_view name) const {
   return -1;
 }
 
-int64_t Table::FindCanonical(std::string_view key) const {
+int64_t Table::FindSlot(std::string_view key, uint64_t* row_offset) const {
   if (slots_.empty()) return -1;
+  const uint64_t mask = slots_.size() - 1;
   const uint64_t h = XXH3_64bits(key.data(), key.size());
-  const uint64_t tag = h >> 32;
-  for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
-    const uint64_t s = slots_[i];
-    if (s == 0) return -1;
-    if ((s >> 32) != tag) continue;
-    const uint64_t row = (s & 0xFFFFFFFFu) - 1;
-    const uint64_t k = keys_[row];
-    if ((k & 0xFFFFFFFFu) == key.size() &&
-        std::memcmp(pool_.data() + (k >> 32), key.data(), key.size()) == 0)
-      return static_cast<int64_t>(row);
+  const uint32_t tag = static_cast<uint32_t>(h >> 32);
+  for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.row1 == 0) return -1;
+    if (s.tag != tag) continue;
+    const char* rec = blob_.data() + s.row_offset;
+    uint64_t kref;
+    std::memcpy(&kref, rec, 8);
+    if ((kref & 0xFFFFFFFFu) == key.size() && std::memcmp(rec + (kref >> 32), key.data(), key.size()) == 0) {
+      *row_offset = s.row_offset;
+      return static_cast<int64_t>(s.row1) - 1;
+    }
   }
 }
 
-int64_t Table::FindRow(std::string_view key) const {
-  if (key_column_ < 0) return -1;
-  const ValueType kt = columns_[key_column_].type;
-  if (kt == ValueType::kNumber) {
-    double d;
-    char buf[32];
-    return ParseNumber(key, &d) ? FindCanonical(FormatNumber(d, buf)) : -1;
+namespace {
+// The canonical key text for `key` in a key column of type `kt`; false when it cannot match.
+bool CanonicalKey(ValueType kt, const Value& key, char (&buf)[32], std::string_view* out) {
+  double d;
+  bool b;
+  switch (key.type) {
+    case ValueType::kString:
+      if (kt == ValueType::kNumber) {
+        if (!ParseNumber(key.str, &d)) return false;
+        *out = FormatNumber(d, buf);
+      } else if (kt == ValueType::kBool) {
+        if (!ParseBool(key.str, true, &b)) return false;
+        *out = b ? "true" : "false";
+      } else {
+        *out = key.str;
+      }
+      return true;
+    case ValueType::kNumber:
+      if (!std::isfinite(key.number)) return false;
+      *out = FormatNumber(key.number, buf);
+      return kt != ValueType::kBool;
+    case ValueType::kBool:
+      *out = key.boolean ? "true" : "false";
+      return kt != ValueType::kNumber;
+    default: return false;
   }
-  if (kt == ValueType::kBool) {
-    bool b;
-    return ParseBool(key, true, &b) ? FindCanonical(b ? "true" : "false") : -1;
-  }
-  return FindCanonical(key);
 }
+}  // namespace
+
+int64_t Table::FindRow(std::string_view key) const { return FindRow(Value::String(key)); }
 
 int64_t Table::FindRow(const Value& key) const {
-  switch (key.type) {
-    case ValueType::kString: return FindRow(key.str);
-    case ValueType::kNumber: {
-      if (!std::isfinite(key.number)) return -1;
-      char buf[32];
-      return FindRow(FormatNumber(key.number, buf));
-    }
-    case ValueType::kBool: return FindRow(std::string_view(key.boolean ? "true" : "false"));
-    default: return -1;
-  }
+  if (key_column_ < 0) return -1;
+  char buf[32];
+  std::string_view k;
+  uint64_t off;
+  if (!CanonicalKey(columns_[key_column_].type, key, buf, &k)) return -1;
+  return FindSlot(k, &off);
+}
+
+Value Table::Lookup(const Value& key, int column) const {
+  if (key_column_ < 0 || column < 0 || static_cast<size_t>(column) >= columns_.size())
+    return Value::Missing();
+  char buf[32];
+  std::string_view k;
+  uint64_t off;
+  if (!CanonicalKey(columns_[key_column_].type, key, buf, &k) || FindSlot(k, &off) < 0)
+    return Value::Missing();
+  return CellAt(off, column);
 }
 
 Value Table::Cell(int64_t row, int column) const {
   if (row < 0 || static_cast<size_t>(row) >= rows_ || column < 0 ||
       static_cast<size_t>(column) >= columns_.size())
     return Value::Missing();
-  const ColumnData& d = data_[column];
+  return CellAt(row_offset_[row], column);
+}
+
+Value Table::CellAt(uint64_t row_offset, int column) const {
+  const char* rec = blob_.data() + row_offset;
+  uint64_t c;
+  std::memcpy(&c, rec + 8 * (1 + column), 8);
   switch (columns_[column].type) {
     case ValueType::kNumber: {
-      double v = d.num[row];
+      double v;
+      std::memcpy(&v, &c, 8);
       return std::isnan(v) ? Value::Missing() : Value::Number(v);
     }
-    case ValueType::kBool: {
-      uint8_t f = d.flag[row];
-      return f == kNoFlag ? Value::Missing() : Value::Bool(f != 0);
-    }
-    default: {
-      uint64_t s = d.str[row];
-      if (s == kNoString) return Value::Missing();
-      return Value::String(std::string_view(pool_.data() + (s >> 32), s & 0xFFFFFFFFu));
-    }
+    case ValueType::kBool: return c == kNoFlag ? Value::Missing() : Value::Bool(c != 0);
+    default:
+      if (c == kNoString) return Value::Missing();
+      return Value::String(std::string_view(rec + (c >> 32), c & 0xFFFFFFFFu));
   }
 }
 
 Table::Nearest Table::NearestTo(double lat, double lon) const {
   Nearest best;
   if (lat_column_ < 0 || lon_column_ < 0 || !std::isfinite(lat) || !std::isfinite(lon)) return best;
-  const std::vector<double>& la = data_[lat_column_].num;
-  const std::vector<double>& lo = data_[lon_column_].num;
   double best_km = std::numeric_limits<double>::infinity();
   for (size_t r = 0; r < rows_; ++r) {
-    if (std::isnan(la[r]) || std::isnan(lo[r])) continue;
-    const double km = GreatCircleKm(lat, lon, la[r], lo[r]);
+    Value la = CellAt(row_offset_[r], lat_column_), lo = CellAt(row_offset_[r], lon_column_);
+    if (la.missing() || lo.missing()) continue;
+    const double km = GreatCircleKm(lat, lon, la.number, lo.number);
     if (km < best_km) {
       best_km = km;
       best.row = static_cast<int64_t>(r);

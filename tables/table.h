@@ -60,7 +60,7 @@ class Table {
   int64_t FindRow(const Value& key) const;  // string, number or bool; missing -> -1
   Value Cell(int64_t row, int column) const;  // missing for an empty cell or row -1
   // FindRow + Cell.
-  Value Lookup(const Value& key, int column) const { return Cell(FindRow(key), column); }
+  Value Lookup(const Value& key, int column) const;
 
   // Nearest row to a point, for geo.nearest(TABLE): the table needs number columns named
   // lat/latitude and lon/lng/longitude; rows with a missing coordinate are skipped. A linear
@@ -75,25 +75,27 @@ class Table {
 
  private:
   Table() = default;
-  int64_t FindCanonical(std::string_view key) const;
 
   std::string file_;
   std::vector<TableColumn> columns_;
   int key_column_ = -1;
   int lat_column_ = -1, lon_column_ = -1;
   size_t rows_ = 0;
-  std::string pool_;  // every string cell's bytes, and the canonical keys
-  // Per column, by type: strings as (offset << 32 | length) into pool_ (kNoString = missing),
-  // numbers as doubles (NaN = missing), bools as 0/1 (2 = missing).
-  struct ColumnData {
-    std::vector<uint64_t> str;
-    std::vector<double> num;
-    std::vector<uint8_t> flag;
+  // Row-major storage, so a lookup touches the hash slot and one row's bytes (two cache
+  // misses on a large table): per row, 8-byte aligned,
+  //   [key: rel_offset << 32 | length][cell 0]...[cell n-1][key text][string cells' bytes]
+  // A cell is a double (NaN = missing), a bool (0/1, 2 = missing) or a string as
+  // rel_offset << 32 | length (all ones = missing); rel_offset counts from the row's start.
+  std::string blob_;
+  std::vector<uint64_t> row_offset_;  // row -> offset of its record in blob_
+  struct Slot {
+    uint64_t row_offset;
+    uint32_t tag;   // high bits of the key's hash
+    uint32_t row1;  // row + 1; 0 = empty slot
   };
-  std::vector<ColumnData> data_;
-  std::vector<uint64_t> keys_;   // canonical key text per row, as (offset << 32 | length)
-  std::vector<uint64_t> slots_;  // hash index: (hash tag << 32 | row + 1), 0 = empty
-  uint64_t mask_ = 0;
+  std::vector<Slot> slots_;
+  int64_t FindSlot(std::string_view canonical_key, uint64_t* row_offset) const;
+  Value CellAt(uint64_t row_offset, int column) const;
 };
 
 // "42", "3.5", "-0.25": the shortest text that reads back as `d` (number keys, messages).
