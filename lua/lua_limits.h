@@ -1,0 +1,32 @@
+// Limits of user-defined Lua signals. Each one bounds what a content team's script can cost a
+// worker: the source size at config time; per call, the VM instructions and the wall time;
+// per worker state, the memory of the whole Lua heap; and the inputs of the string functions
+// that run in C (where no instruction hook can interrupt them).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tailor {
+
+struct LuaLimits {
+  size_t max_source_bytes = 256u << 10;  // one signal file
+  // The Lua heap of one worker state, all signals together (a custom allocator refuses more).
+  size_t max_memory_bytes = 16u << 20;
+  // VM instructions per call (counted by a count hook every kLuaHookStep instructions, so the
+  // effective budget is rounded up to a multiple of that step).
+  uint64_t max_instructions = 1'000'000;
+  // Wall time per call, checked by the same hook (catches time spent in C string functions
+  // between hook points).
+  int64_t max_call_us = 10'000;
+  size_t max_string_bytes = 1u << 20;         // string.rep's result
+  size_t max_pattern_subject_bytes = 16u << 10;  // string.find/match/gmatch/gsub subject
+  int max_pattern_repetitions = 3;            // '*', '+', '-' items in one pattern
+  size_t max_result_bytes = 4096;             // a string a signal returns
+};
+
+// The count hook's period, in VM instructions: the finest granularity of the budget and the
+// time check. 1000 keeps the hook's cost (one clock read) near 1% of the interpreter's speed.
+inline constexpr int kLuaHookStep = 1000;
+
+}  // namespace tailor
