@@ -6,10 +6,12 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "core/crypto.h"
 #include "core/diagnostic.h"
 #include "core/request_view.h"
+#include "rules/compiled.h"
 #include "rules/rule_set.h"
 #include "signals/signal_registry.h"
 
@@ -34,7 +36,46 @@ using namespace tailor;
 struct tailor_engine_s {
   std::shared_ptr<const RuleSet> rules;  // null when no rules file is configured
   Services services;
+
+  // Counter labels: every (page, variant) pair, and per page its variants' label ids (a page
+  // has a handful of variants: a linear scan beats hashing and allocates nothing).
+  struct Label {
+    std::string_view page, variant;
+  };
+  std::vector<Label> variant_labels;
+  std::vector<std::vector<std::pair<std::string_view, size_t>>> page_labels;
+  std::vector<Label> exposure_labels;
+
+  void BuildLabels();
+  size_t LabelOf(const Decision& d) const;
 };
+
+void tailor_engine_s::BuildLabels() {
+  if (!rules) return;
+  const CompiledRules& c = rules->compiled();
+  page_labels.resize(c.pages.size());
+  for (size_t p = 0; p < c.pages.size(); ++p) {
+    const CompiledPage& page = c.pages[p];
+    auto add = [&](std::string_view name) {
+      for (const auto& [v, id] : page_labels[p])
+        if (v == name) return;
+      page_labels[p].emplace_back(name, variant_labels.size());
+      variant_labels.push_back({page.pattern, name});
+    };
+    for (uint32_t i = 0; i < page.variants_count; ++i)
+      add(c.variants[page.variants_first + i].name);
+    if (page.has_default) add(page.default_name);
+  }
+  for (const ExperimentDecl& e : rules->experiments())
+    for (const auto& v : e.variants) exposure_labels.push_back({e.name, v.name});
+}
+
+size_t tailor_engine_s::LabelOf(const Decision& d) const {
+  if (d.page < 0 || static_cast<size_t>(d.page) >= page_labels.size()) return TAILOR_NO_LABEL;
+  for (const auto& [v, id] : page_labels[d.page])
+    if (v == d.variant) return id;
+  return TAILOR_NO_LABEL;
+}
 
 // The evaluation's fixed part; the memo, rule state, headers and arena follow it in the
 // caller's buffer.
@@ -49,6 +90,7 @@ struct tailor_eval_s {
   Decision decision;
   bool segments_done;
   std::string_view segments;
+  uint32_t errors;  // TAILOR_ERR_* bits
 };
 
 namespace {
@@ -92,6 +134,7 @@ TAILOR_EXPORT tailor_engine_t* tailor_engine_create(const tailor_engine_conf_t* 
         return nullptr;
       }
     }
+    engine->BuildLabels();
     return engine.release();
   } catch (const std::exception& e) {
     say(TAILOR_LOG_ERR, std::string("tailor: ") + e.what());
@@ -184,6 +227,7 @@ TAILOR_EXPORT tailor_eval_t* tailor_eval_init(const tailor_engine_t* engine,
     new (&ev->decision) Decision();
     ev->segments_done = false;
     new (&ev->segments) std::string_view();
+    ev->errors = 0;
     return ev;
   } catch (...) {
     return nullptr;
@@ -191,7 +235,7 @@ TAILOR_EXPORT tailor_eval_t* tailor_eval_init(const tailor_engine_t* engine,
 }
 
 TAILOR_EXPORT int tailor_eval_decide(tailor_eval_t* ev, tailor_decision_t* out) {
-  *out = tailor_decision_t{0, {0, ""}, {0, ""}, 0};
+  *out = tailor_decision_t{0, {0, ""}, {0, ""}, 0, TAILOR_NO_LABEL};
   try {
     if (!ev->decided) {
       if (ev->evaluator) ev->decision = ev->evaluator->Decide();
@@ -202,10 +246,12 @@ TAILOR_EXPORT int tailor_eval_decide(tailor_eval_t* ev, tailor_decision_t* out) 
     out->page = Str(d.page_pattern);
     out->variant = Str(d.variant);
     out->is_default = d.is_default;
+    out->label = ev->engine->LabelOf(d);
     return 0;
   } catch (...) {
     ev->decided = true;
     ev->decision = Decision();
+    ev->errors |= 1u << TAILOR_ERR_EVAL;
     return -1;
   }
 }
@@ -224,3 +270,35 @@ TAILOR_EXPORT int tailor_eval_segments(tailor_eval_t* ev, tailor_str_t* out) {
     return -1;
   }
 }
+
+TAILOR_EXPORT size_t tailor_engine_variant_labels(const tailor_engine_t* engine) {
+  return engine->variant_labels.size();
+}
+
+TAILOR_EXPORT void tailor_engine_variant_label(const tailor_engine_t* engine, size_t i,
+                                               tailor_str_t* page, tailor_str_t* variant) {
+  *page = Str(engine->variant_labels[i].page);
+  *variant = Str(engine->variant_labels[i].variant);
+}
+
+TAILOR_EXPORT size_t tailor_engine_exposure_labels(const tailor_engine_t* engine) {
+  return engine->exposure_labels.size();
+}
+
+TAILOR_EXPORT void tailor_engine_exposure_label(const tailor_engine_t* engine, size_t i,
+                                                tailor_str_t* experiment, tailor_str_t* variant) {
+  *experiment = Str(engine->exposure_labels[i].page);
+  *variant = Str(engine->exposure_labels[i].variant);
+}
+
+TAILOR_EXPORT const char* tailor_error_kind_name(int kind) {
+  static const char* const kNames[TAILOR_ERR_MAX] = {
+      "eval", "visitor_cookie", "profile", "preview", "scratch", "geo", "table", "lua", "reload"};
+  return kind >= 0 && kind < TAILOR_ERR_MAX ? kNames[kind] : "unknown";
+}
+
+TAILOR_EXPORT size_t tailor_eval_exposures(tailor_eval_t* ev, size_t* ids, size_t max) {
+  return 0;  // experiments are wired in with the experiments library
+}
+
+TAILOR_EXPORT uint32_t tailor_eval_errors(tailor_eval_t* ev) { return ev->errors; }
