@@ -1,0 +1,69 @@
+// tailorc table check FILE --key COLUMN [--lookup KEY]...: loads a CSV table as the server
+// would, prints its schema (declared or inferred types) or its FILE:LINE errors, and
+// optionally looks keys up. Exit 0 when the table loads, 1 when it has errors.
+#include <cstdio>
+
+#include "cli/command.h"
+#include "tables/table.h"
+
+namespace tailor::cli {
+namespace {
+
+extern const Command kTable;
+
+void PrintValue(const Value& v) {
+  switch (v.type) {
+    case ValueType::kMissing: std::printf("(missing)"); break;
+    case ValueType::kBool: std::printf("%s", v.boolean ? "true" : "false"); break;
+    case ValueType::kNumber: {
+      char buf[32];
+      std::string_view s = FormatNumber(v.number, buf);
+      std::printf("%.*s", static_cast<int>(s.size()), s.data());
+      break;
+    }
+    default: std::printf("\"%.*s\"", static_cast<int>(v.str.size()), v.str.data());
+  }
+}
+
+int Run(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "check") return UsageError(kTable, "expected 'check'");
+  std::string file, key;
+  std::vector<std::string> lookups;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--key" && i + 1 < args.size()) key = args[++i];
+    else if (args[i] == "--lookup" && i + 1 < args.size()) lookups.push_back(args[++i]);
+    else if (file.empty() && args[i].rfind("--", 0) != 0) file = args[i];
+    else return UsageError(kTable, "unexpected argument \"" + args[i] + "\"");
+  }
+  if (file.empty() || key.empty()) return UsageError(kTable, "FILE and --key COLUMN are required");
+  Diagnostics diags;
+  auto t = Table::LoadCsv(file, key, diags);
+  for (const Diagnostic& d : diags.items()) std::fprintf(stderr, "%s\n", FormatDiagnosticLine(d).c_str());
+  if (t == nullptr) return 1;
+  std::printf("%s: %zu rows, key column '%s'\n", file.c_str(), t->row_count(), key.c_str());
+  for (const TableColumn& c : t->columns())
+    std::printf("  %-24s %-7s %s\n", c.name.c_str(), ValueTypeName(c.type),
+                c.declared ? "(declared)" : "(inferred)");
+  if (t->lat_column() >= 0 && t->lon_column() >= 0) std::printf("  has coordinates: geo.nearest() can use it\n");
+  for (const std::string& k : lookups) {
+    int64_t row = t->FindRow(k);
+    std::printf("%s:", k.c_str());
+    if (row < 0) {
+      std::printf(" (no row)\n");
+      continue;
+    }
+    for (size_t c = 0; c < t->columns().size(); ++c) {
+      std::printf(" %s=", t->columns()[c].name.c_str());
+      PrintValue(t->Cell(row, static_cast<int>(c)));
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
+const Command kTable = {"table", "table check FILE --key COLUMN [--lookup KEY]...",
+                        "load a CSV table, print its schema or its errors", Run};
+
+}  // namespace
+static CommandRegistrar tailorc_command_table(kTable);
+}  // namespace tailor::cli
