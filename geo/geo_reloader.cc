@@ -2,8 +2,11 @@
 
 namespace tailor {
 
-Result<std::unique_ptr<GeoReloader>> GeoReloader::Create(std::span<const std::string> paths) {
+Result<std::unique_ptr<GeoReloader>> GeoReloader::Create(std::span<const std::string> paths,
+                                                         std::span<const bool> auto_reload) {
   std::unique_ptr<GeoReloader> r(new GeoReloader());
+  if (!auto_reload.empty() && auto_reload.size() != paths.size())
+    return Status::Error("GeoReloader: one auto_reload flag per file");
   std::vector<std::shared_ptr<const GeoDatabase>> dbs;
   for (const std::string& path : paths) {
     // The reloader's loader: the same validation as at config time, and a new version must
@@ -28,6 +31,7 @@ Result<std::unique_ptr<GeoReloader>> GeoReloader::Create(std::span<const std::st
     if (!fr.ok()) return fr.status();
     dbs.push_back(fr.value()->Current());
     r->files_.push_back(std::move(fr).value());
+    r->poll_.push_back(auto_reload.empty() || auto_reload[r->poll_.size()]);
   }
   auto svc = GeoService::Create(std::move(dbs));
   if (!svc.ok()) return svc.status();
@@ -41,7 +45,9 @@ std::vector<GeoReloadReport> GeoReloader::Wait() { return Collect(true); }
 std::vector<GeoReloadReport> GeoReloader::Collect(bool wait) {
   std::vector<GeoReloadReport> reports;
   bool swapped = false;
-  for (auto& f : files_) {
+  for (size_t i = 0; i < files_.size(); ++i) {
+    if (!poll_[i]) continue;
+    Reloader<GeoDatabase>* f = files_[i].get();
     ReloadEvent e = f->Poll();
     if (wait && e.outcome == ReloadOutcome::kLoading) e = f->Wait();
     if (e.outcome == ReloadOutcome::kSwapped) swapped = true;

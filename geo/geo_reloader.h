@@ -27,7 +27,10 @@ struct GeoReloadReport {
 
 class GeoReloader {
  public:
-  static Result<std::unique_ptr<GeoReloader>> Create(std::span<const std::string> paths);
+  // `auto_reload[i]` false: file i is never polled (no auto_reload= on its directive);
+  // empty: every file is polled.
+  static Result<std::unique_ptr<GeoReloader>> Create(std::span<const std::string> paths,
+                                                     std::span<const bool> auto_reload = {});
 
   // Owner thread only. Never blocks; returns what changed (usually nothing).
   std::vector<GeoReloadReport> Poll();
@@ -40,6 +43,7 @@ class GeoReloader {
   std::vector<GeoReloadReport> Collect(bool wait);
 
   std::vector<std::unique_ptr<Reloader<GeoDatabase>>> files_;
+  std::vector<bool> poll_;  // per file: auto_reload
   std::shared_ptr<const GeoService> current_;
 };
 

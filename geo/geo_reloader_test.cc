@@ -106,6 +106,23 @@ TEST_F(GeoReloaderTest, PollNeverBlocksAndLookupsContinueDuringReload) {
   EXPECT_GT(lookups, 0);
 }
 
+TEST_F(GeoReloaderTest, FilesWithoutAutoReloadAreNotPolled) {
+  const std::string asn = dir_ + "/asn.mmdb";
+  Install(MaxmindTest("GeoLite2-ASN-Test.mmdb"), asn);
+  std::vector<std::string> paths{path_, asn};
+  const bool flags[] = {false, true};
+  auto r = GeoReloader::Create(paths, flags);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Install(MaxmindTest("GeoIP2-City-Test.mmdb"), path_);  // changed, but not polled
+  Install(MaxmindTest("GeoLite2-ASN-Test.mmdb"), asn);   // a new inode: reloaded
+  r.value()->Poll();
+  auto reports = r.value()->Wait();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].path, asn);
+  EXPECT_EQ(Country(*r.value()->Current(), "198.51.100.7"), "FR");
+  EXPECT_NE(r.value()->Current()->database(GeoDbKind::kAsn), nullptr);
+}
+
 TEST_F(GeoReloaderTest, ConfigTimeErrorsNameTheFile) {
   Install(MaxmindTest("GeoIP2-City-Test.mmdb"), path_, 3000);
   auto r = GeoReloader::Create(std::vector<std::string>{path_});
