@@ -9,7 +9,14 @@
 #   crm.csv         the CRM table (Tailor: table crm = csv(...)), keyed by visitor ID
 #   crm-map.conf    the same table as nginx `map` blocks (native configuration)
 #   crm.lua         the same table as a Lua module (Lua configuration)
-#   bench.secret  the key that signs the `tp` history cookie of the native/Lua equivalents
+#   bench.secret    the key (tailor_secret) that signs Tailor's profile cookie and the `tp`
+#                   history cookie of the native/Lua equivalents
+#
+# Returning visitors carry both history cookies with the same counters: Tailor's signed
+# profile cookie (`tailor_profile`, format v1 of signals/visitor_profile.h) and `tp`
+# (VISITS.PAGEVIEWS.FIRST_MEDIUM.SIG, HMAC-SHA1) for the native/Lua equivalents. The profile's
+# last-seen time is the generation time, so during a run (< 30 min) each request continues the
+# same visit: Tailor counts visits as stored and pageviews as stored + 1 (this request).
 #
 # Visitors are a fixed pool with a stable identity (visitor ID, IP, User-Agent, language,
 # history); requests pick visitors with a skewed (Zipf-like) popularity, so some visitors come
@@ -23,7 +30,8 @@
 use strict;
 use warnings;
 use File::Path qw(make_path);
-use Digest::SHA qw(hmac_sha1_hex);
+use Digest::SHA qw(hmac_sha1_hex hmac_sha256);
+use MIME::Base64 qw(encode_base64);
 use Getopt::Long;
 
 my ($requests, $visitors, $seed) = (20000, 3000, 42);
@@ -198,6 +206,25 @@ for my $p (map { $_->[1] } @paths) {
     close $pf;
 }
 
+# Tailor's profile cookie, format v1 (signals/visitor_profile.h): little-endian
+#   u8 version | u32 first_seen_s | u32 last_seen_s | u16 visits | u32 pageviews |
+#   u8 first_medium | u8 last_medium | u8 lifecycle | u8 len + first_source |
+#   u8 len + last_source | u8 n_interests | 16-byte tag
+# tag = HMAC-SHA256(secret, "tailor-profile" || payload)[0..16), then base64url without padding.
+my %medium_code = (direct => 0, internal => 1, search => 2, social => 3, email => 4, paid => 5);
+my $now = time;
+sub profile_cookie {
+    my ($v) = @_;
+    my $first_seen = $now - 86400 * (1 + $v->{visits} * 3);
+    my $payload = pack('C V V v V C C C C C C', 1, $first_seen, $now, $v->{visits}, $v->{pageviews},
+                       $medium_code{ $v->{first} }, $medium_code{ $v->{first} }, 0, 0, 0, 0);
+    my $tag = substr(hmac_sha256('tailor-profile' . $payload, $secret), 0, 16);
+    my $b64 = encode_base64($payload . $tag, '');
+    $b64 =~ tr{+/}{-_};
+    $b64 =~ s/=+$//;
+    return $b64;
+}
+
 # --- Requests -------------------------------------------------------------------------------
 
 sub lua_quote {
@@ -235,7 +262,7 @@ for (1 .. $requests) {
         # The history cookie of the native/Lua equivalents: visits.pageviews.first_medium.sig
         my $payload = "$v->{visits}.$v->{pageviews}.$v->{first}";
         my $sig = substr(hmac_sha1_hex($payload, $secret), 0, 16);
-        my @c = ("tailor_id=$v->{id}", "tp=$payload.$sig");
+        my @c = ("tailor_id=$v->{id}", "tailor_profile=" . profile_cookie($v), "tp=$payload.$sig");
         push @c, "cart=$v->{cart}" if $v->{cart};
         push @c, '_ga=GA1.1.' . (100000000 + int(rand(899999999))) . '.1732000000';
         $cookie = join '; ', @c;

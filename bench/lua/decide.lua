@@ -175,7 +175,7 @@ function _M.run()
   seg("visitor_returning", visits ~= nil and visits >= 2)
   seg("visitor_new", not s.visitor_returning)
   seg("visitor_loyal", visits ~= nil and visits >= 5)
-  seg("visitor_engaged", pageviews ~= nil and pageviews >= 20)
+  seg("visitor_engaged", pageviews ~= nil and pageviews + 1 >= 20)  -- this request counts, as in Tailor
   seg("first_from_search", first == "search")
   seg("first_from_email", first == "email")
 
