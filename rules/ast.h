@@ -112,6 +112,7 @@ struct ScoreItemAst {
   bool explicit_sign = false;
   SourceLoc loc;
   int cond = -1;
+  int end_line = 0;
 };
 
 struct BandAst {

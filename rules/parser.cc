@@ -350,6 +350,7 @@ class Parser {
         if (!ExpectWord("when")) return false;
         item.cond = ParseExpr();
         if (item.cond < 0) return false;
+        item.end_line = last_line_;
         s.items.push_back(item);
       } else if (AtWord("bands")) {
         s.bands_loc = Loc();
