@@ -95,7 +95,7 @@ for mode in warm cold; do
       IR[$name.$mode]=$(( (b - a) / (N2 - N1) ))
     else
       IR[$name.$mode]="NA"
-      if [ -f "$OUT/$name.nginx-t.log" ]; then sed 's/^/    /' "$OUT/$name.nginx-t.log" >&2; fi
+      if [ -f "$OUT/$name.nginx-t.log" ]; then { grep -E '\[(emerg|alert|crit|error)\]|: error: ' "$OUT/$name.nginx-t.log" || tail -3 "$OUT/$name.nginx-t.log"; } | head -3 | sed 's/^/    /' >&2; fi
     fi
     printf '%-10s %-5s %14s %14s %14s\n' "$name" "$mode" "$a" "$b" "${IR[$name.$mode]}" >&2
   done

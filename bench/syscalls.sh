@@ -54,11 +54,11 @@ for name in $CONFIGS; do
   [ -n "$line" ] || { echo "unknown configuration $name" >&2; status=2; continue; }
   IFS=$'\t' read -r _ prefix conf port <<<"$line"
   if ! /usr/sbin/nginx -p "$prefix/" -c "conf/$conf" -t >"$OUT/$name.nginx-t.log" 2>&1; then
-    echo "$name: not available:" >&2; sed 's/^/    /' "$OUT/$name.nginx-t.log" >&2
+    echo "$name: not available:" >&2; { grep -E '\[(emerg|alert|crit|error)\]|: error: ' "$OUT/$name.nginx-t.log" || tail -3 "$OUT/$name.nginx-t.log"; } | head -3 | sed 's/^/    /' >&2
     status=2
     continue
   fi
-  /usr/sbin/nginx -p "$prefix/" -c "conf/$conf"
+  /usr/sbin/nginx -p "$prefix/" -c "conf/$conf" 2>"$OUT/$name.nginx-start.log"
   for _ in $(seq 50); do [ -s "$prefix/logs/nginx.pid" ] && break; sleep 0.1; done
   MASTER=$(cat "$prefix/logs/nginx.pid")
   WORKER=""
