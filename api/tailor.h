@@ -37,7 +37,25 @@ typedef void (*tailor_log_pt)(void *ctx, int level, const char *msg, size_t len)
 typedef struct tailor_engine_s tailor_engine_t;
 
 typedef struct {
-    const char  *rules_path;   /* NUL-terminated absolute path, or NULL: no rules */
+    const char  *path;              /* NUL-terminated absolute path */
+    int64_t      auto_reload_ms;    /* 0: never reloaded */
+} tailor_geo_file_t;
+
+/* Strings are NUL-terminated; NULL or count 0 means "not configured". */
+typedef struct {
+    const char               *rules_path;      /* tailor_rules */
+    const tailor_geo_file_t  *geo;             /* tailor_geoip2, repeatable */
+    size_t                    ngeo;
+    const char               *secret_path;     /* tailor_secret */
+    const char               *referrers_path;  /* tailor_referrers */
+    const char *const        *languages;       /* tailor_languages */
+    size_t                    nlanguages;
+    const char *const        *own_hosts;       /* tailor_own_hosts */
+    size_t                    nown_hosts;
+    const char               *profile_cookie;  /* tailor_profile_cookie NAME (NULL: default) */
+    int64_t                   visit_timeout_ms;   /* 0: default (30 min) */
+    int64_t                   tables_reload_ms;   /* -1: default (5 s), 0: never */
+    int                       bots_get_default;   /* 1: bots get the default variant */
 } tailor_engine_conf_t;
 
 /* Builds an engine: reads, checks and compiles the rules. Returns NULL after logging every
@@ -45,6 +63,21 @@ typedef struct {
 tailor_engine_t *tailor_engine_create(const tailor_engine_conf_t *conf, tailor_log_pt log,
     void *log_ctx);
 void tailor_engine_destroy(tailor_engine_t *engine);
+
+/* Worker start (init_process): per-worker caches and states. Returns 0, or -1 after logging. */
+int tailor_engine_worker_init(tailor_engine_t *engine, tailor_log_pt log, void *log_ctx);
+/* How often tailor_engine_poll() should run; 0 when no file is watched. */
+int64_t tailor_engine_poll_interval_ms(const tailor_engine_t *engine);
+/* Timer: hot-reloads changed geo databases and tables (never blocks; loads happen in a
+ * background thread). Logs what happened; returns how many reloads were rejected. */
+int tailor_engine_poll(tailor_engine_t *engine, tailor_log_pt log, void *log_ctx);
+/* The visitor cookie name of the profile cookie ("" when profiles are off). */
+tailor_str_t tailor_engine_profile_cookie(const tailor_engine_t *engine);
+/* 1 when tailor_secret is configured. */
+int tailor_engine_has_secret(const tailor_engine_t *engine);
+/* The keyed hash of a visitor ID for logs: HMAC-SHA256 under the secret, first 16 bytes as
+ * 22 URL-safe characters, written to out[TAILOR_VISITOR_ID_LEN]. -1 without a secret. */
+int tailor_visitor_hash(const tailor_engine_t *engine, tailor_str_t id, char *out);
 
 /* The request, as views into the caller's memory (valid for the request's lifetime). */
 typedef struct {
@@ -77,10 +110,19 @@ int tailor_visitor_id_generate(char *out);
 #define TAILOR_EVAL_ALIGN  16
 typedef struct tailor_eval_s tailor_eval_t;
 
+typedef struct {
+    tailor_str_t  visitor_id;    /* empty: none */
+    int           consent;       /* 0: no stored visitor data is read or written */
+    int           default_only;  /* 1: serve the page's default (HEAD, ...) */
+} tailor_eval_options_t;
+
 size_t tailor_eval_size(const tailor_engine_t *engine, size_t nheaders);
-/* Copies `req` (not the strings it points to). Returns NULL on failure (fail open). */
+/* Copies `req` (not the strings it points to). Returns NULL on failure (fail open). The
+ * evaluation holds references to hot-reloadable data: call tailor_eval_finish() when the
+ * request ends (a pool cleanup). */
 tailor_eval_t *tailor_eval_init(const tailor_engine_t *engine, const tailor_request_t *req,
-    tailor_str_t visitor_id, void *buf, size_t size);
+    const tailor_eval_options_t *options, void *buf, size_t size);
+void tailor_eval_finish(tailor_eval_t *ev);
 
 typedef struct {
     int           matched;   /* 1 when a page matched */
@@ -123,6 +165,10 @@ const char *tailor_error_kind_name(int kind);
 size_t tailor_eval_exposures(tailor_eval_t *ev, size_t *ids, size_t max);
 /* Bit mask of TAILOR_ERR_* kinds that occurred in this evaluation. */
 uint32_t tailor_eval_errors(tailor_eval_t *ev);
+/* "hero:bold,pricing:control": the same experiments as tailor_eval_exposures(). */
+int tailor_eval_experiments(tailor_eval_t *ev, tailor_str_t *out);
+/* The updated profile cookie value to send (written to out, capacity cap); 0 when none. */
+size_t tailor_eval_profile_cookie(tailor_eval_t *ev, char *out, size_t cap);
 
 /* Page and variant (memoized). Returns 0, or -1 on an internal error (decision is empty). */
 int tailor_eval_decide(tailor_eval_t *ev, tailor_decision_t *out);

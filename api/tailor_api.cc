@@ -1,5 +1,5 @@
-// The C API (api/tailor.h) over the C++ core. Every entry point catches everything: nginx
-// never sees a C++ exception, and no C++ allocation outlives the call except the engine.
+// The C API (api/tailor.h) over the engine (engine/). Every entry point catches everything:
+// nginx never sees a C++ exception, and no C++ allocation outlives the call except the engine.
 #include "tailor.h"
 
 #include <cstring>
@@ -11,106 +11,52 @@
 #include "core/crypto.h"
 #include "core/diagnostic.h"
 #include "core/request_view.h"
-#include "rules/compiled.h"
-#include "rules/rule_set.h"
-#include "signals/signal_registry.h"
+#include "engine/engine.h"
+#include "engine/request_evaluation.h"
 
 #define TAILOR_EXPORT extern "C" __attribute__((visibility("default")))
 
-namespace tailor {
-namespace {
-
-// Scratch for decoded strings and the segment list of one request.
-constexpr size_t kArenaSize = 4096;
-
-std::string_view View(tailor_str_t s) { return {s.data ? s.data : "", s.len}; }
-tailor_str_t Str(std::string_view s) { return {s.size(), s.data()}; }
-
-size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
-
-}  // namespace
-}  // namespace tailor
-
 using namespace tailor;
 
+namespace {
+
+std::string_view View(tailor_str_t s) { return {s.data ? s.data : "", s.len}; }
+tailor_str_t Str(std::string_view s) { return {s.size(), s.data() ? s.data() : ""}; }
+size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+void Say(tailor_log_pt log, void* ctx, int level, const std::string& msg) {
+  if (log) log(ctx, level, msg.data(), msg.size());
+}
+
+}  // namespace
+
 struct tailor_engine_s {
-  std::shared_ptr<const RuleSet> rules;  // null when no rules file is configured
-  Services services;
-
-  // Counter labels: every (page, variant) pair, and per page its variants' label ids (a page
-  // has a handful of variants: a linear scan beats hashing and allocates nothing).
-  struct Label {
-    std::string_view page, variant;
-  };
-  std::vector<Label> variant_labels;
-  std::vector<std::vector<std::pair<std::string_view, size_t>>> page_labels;
-  std::vector<Label> exposure_labels;
-
-  void BuildLabels();
-  size_t LabelOf(const Decision& d) const;
+  std::unique_ptr<Engine> engine;
 };
 
-void tailor_engine_s::BuildLabels() {
-  if (!rules) return;
-  const CompiledRules& c = rules->compiled();
-  page_labels.resize(c.pages.size());
-  for (size_t p = 0; p < c.pages.size(); ++p) {
-    const CompiledPage& page = c.pages[p];
-    auto add = [&](std::string_view name) {
-      for (const auto& [v, id] : page_labels[p])
-        if (v == name) return;
-      page_labels[p].emplace_back(name, variant_labels.size());
-      variant_labels.push_back({page.pattern, name});
-    };
-    for (uint32_t i = 0; i < page.variants_count; ++i)
-      add(c.variants[page.variants_first + i].name);
-    if (page.has_default) add(page.default_name);
-  }
-  for (const ExperimentDecl& e : rules->experiments())
-    for (const auto& v : e.variants) exposure_labels.push_back({e.name, v.name});
-}
-
-size_t tailor_engine_s::LabelOf(const Decision& d) const {
-  if (d.page < 0 || static_cast<size_t>(d.page) >= page_labels.size()) return TAILOR_NO_LABEL;
-  for (const auto& [v, id] : page_labels[d.page])
-    if (v == d.variant) return id;
-  return TAILOR_NO_LABEL;
-}
-
-// The evaluation's fixed part; the memo, rule state, headers and arena follow it in the
+// The evaluation's fixed part; the headers and the RequestEvaluation's state follow it in the
 // caller's buffer.
 struct tailor_eval_s {
   const tailor_engine_s* engine;
-  RequestView view;
-  Arena arena;
-  RequestMemo memo;
-  EvalEnv env;
-  Evaluator* evaluator;  // null without rules
-  bool decided;
-  Decision decision;
-  bool segments_done;
-  std::string_view segments;
-  uint32_t errors;  // TAILOR_ERR_* bits
+  RequestEvaluation* evaluation;
+  uint32_t errors;  // TAILOR_ERR_* bits seen at this boundary
 };
 
 namespace {
 
 struct EvalLayout {
-  size_t memo, rules, headers, arena, total;
+  size_t evaluation, headers, state, total;
 };
 
 EvalLayout Layout(const tailor_engine_s* e, size_t nheaders) {
   EvalLayout l{};
   size_t off = AlignUp(sizeof(tailor_eval_s), 16);
-  l.memo = off;
-  off = AlignUp(off + SignalRegistry::Builtin().memo_size(), 16);
-  l.rules = off;
-  if (e->rules) off = AlignUp(off + sizeof(Evaluator), 16) + e->rules->state_size();
-  off = AlignUp(off, 16);
+  l.evaluation = off;
+  off = AlignUp(off + sizeof(RequestEvaluation), 16);
   l.headers = off;
   off = AlignUp(off + nheaders * sizeof(HeaderField), 16);
-  l.arena = off;
-  l.total = off + kArenaSize;
+  l.state = off;
+  l.total = off + RequestEvaluation::StateSize(*e->engine);
   return l;
 }
 
@@ -118,28 +64,36 @@ EvalLayout Layout(const tailor_engine_s* e, size_t nheaders) {
 
 TAILOR_EXPORT tailor_engine_t* tailor_engine_create(const tailor_engine_conf_t* conf,
                                                    tailor_log_pt log, void* log_ctx) {
-  auto say = [&](int level, const std::string& msg) {
-    if (log) log(log_ctx, level, msg.data(), msg.size());
-  };
   try {
-    auto engine = std::make_unique<tailor_engine_s>();
-    if (conf->rules_path != nullptr) {
-      Diagnostics diags;
-      engine->rules = RuleSet::LoadFile(conf->rules_path, SignalRegistry::Builtin(), diags);
-      for (const Diagnostic& d : diags.items())
-        say(d.severity == Severity::kError ? TAILOR_LOG_ERR : TAILOR_LOG_WARN,
-            FormatDiagnostic(d));
-      if (!engine->rules) {
-        if (!diags.has_errors()) say(TAILOR_LOG_ERR, std::string(conf->rules_path) + ": rules did not load");
-        return nullptr;
-      }
+    EngineConfig config;
+    if (conf->rules_path) config.rules_path = conf->rules_path;
+    for (size_t i = 0; i < conf->ngeo; ++i)
+      config.geo.push_back({conf->geo[i].path, conf->geo[i].auto_reload_ms});
+    if (conf->secret_path) config.secret_path = conf->secret_path;
+    if (conf->referrers_path) config.referrers_path = conf->referrers_path;
+    for (size_t i = 0; i < conf->nlanguages; ++i) config.languages.push_back(conf->languages[i]);
+    for (size_t i = 0; i < conf->nown_hosts; ++i) config.own_hosts.push_back(conf->own_hosts[i]);
+    if (conf->profile_cookie) config.profile.cookie_name = conf->profile_cookie;
+    if (conf->visit_timeout_ms > 0) config.profile.visit_timeout_ms = conf->visit_timeout_ms;
+    if (conf->tables_reload_ms >= 0) config.tables_reload_ms = conf->tables_reload_ms;
+    config.bots_get_default = conf->bots_get_default != 0;
+
+    Diagnostics diags;
+    auto engine = Engine::Create(config, diags);
+    for (const Diagnostic& d : diags.items())
+      Say(log, log_ctx, d.severity == Severity::kError ? TAILOR_LOG_ERR : TAILOR_LOG_WARN,
+          FormatDiagnostic(d));
+    if (!engine) {
+      if (!diags.has_errors()) Say(log, log_ctx, TAILOR_LOG_ERR, "the configuration did not load");
+      return nullptr;
     }
-    engine->BuildLabels();
-    return engine.release();
+    auto* out = new tailor_engine_s;
+    out->engine = std::move(engine);
+    return out;
   } catch (const std::exception& e) {
-    say(TAILOR_LOG_ERR, std::string("tailor: ") + e.what());
+    Say(log, log_ctx, TAILOR_LOG_ERR, std::string("unexpected failure: ") + e.what());
   } catch (...) {
-    say(TAILOR_LOG_ERR, "tailor: unexpected failure while loading the configuration");
+    Say(log, log_ctx, TAILOR_LOG_ERR, "unexpected failure while loading the configuration");
   }
   return nullptr;
 }
@@ -148,6 +102,65 @@ TAILOR_EXPORT void tailor_engine_destroy(tailor_engine_t* engine) {
   try {
     delete engine;
   } catch (...) {
+  }
+}
+
+TAILOR_EXPORT int tailor_engine_worker_init(tailor_engine_t* engine, tailor_log_pt log,
+                                            void* log_ctx) {
+  try {
+    std::string error;
+    if (engine->engine->StartWorker(&error)) return 0;
+    Say(log, log_ctx, TAILOR_LOG_ERR, "worker start failed: " + error);
+  } catch (...) {
+    Say(log, log_ctx, TAILOR_LOG_ERR, "worker start failed");
+  }
+  return -1;
+}
+
+TAILOR_EXPORT int64_t tailor_engine_poll_interval_ms(const tailor_engine_t* engine) {
+  return engine->engine->poll_interval_ms();
+}
+
+TAILOR_EXPORT int tailor_engine_poll(tailor_engine_t* engine, tailor_log_pt log,
+                                     void* log_ctx) {
+  try {
+    int rejected = 0;
+    for (const Engine::PollMessage& m : engine->engine->Poll()) {
+      rejected += m.error;
+      Say(log, log_ctx, m.error ? TAILOR_LOG_ERR : TAILOR_LOG_INFO, m.text);
+    }
+    return rejected;
+  } catch (...) {
+    Say(log, log_ctx, TAILOR_LOG_ERR, "reload check failed");
+    return 1;
+  }
+}
+
+TAILOR_EXPORT tailor_str_t tailor_engine_profile_cookie(const tailor_engine_t* engine) {
+  const ProfileCodec* codec = engine->engine->profile_codec();
+  return codec ? Str(codec->options().cookie_name) : Str("");
+}
+
+TAILOR_EXPORT int tailor_engine_has_secret(const tailor_engine_t* engine) {
+  return !engine->engine->secret().empty();
+}
+
+TAILOR_EXPORT int tailor_visitor_hash(const tailor_engine_t* engine, tailor_str_t id,
+                                      char* out) {
+  try {
+    const std::string& secret = engine->engine->secret();
+    if (secret.empty()) return -1;
+    // A distinct label keeps this MAC apart from the profile and preview MACs.
+    char buf[256];
+    std::string_view v = View(id);
+    if (v.size() > sizeof buf - 8) return -1;
+    std::memcpy(buf, "visitor:", 8);
+    std::memcpy(buf + 8, v.data(), v.size());
+    Sha256Digest d = HmacSha256(secret, std::string_view(buf, 8 + v.size()));
+    Base64UrlEncode(d.data(), 16, out);
+    return 0;
+  } catch (...) {
+    return -1;
   }
 }
 
@@ -187,7 +200,8 @@ TAILOR_EXPORT size_t tailor_eval_size(const tailor_engine_t* engine, size_t nhea
 
 TAILOR_EXPORT tailor_eval_t* tailor_eval_init(const tailor_engine_t* engine,
                                               const tailor_request_t* req,
-                                              tailor_str_t visitor_id, void* buf, size_t size) {
+                                              const tailor_eval_options_t* options, void* buf,
+                                              size_t size) {
   try {
     EvalLayout l = Layout(engine, req->nheaders);
     if (buf == nullptr || size < l.total ||
@@ -210,47 +224,45 @@ TAILOR_EXPORT tailor_eval_t* tailor_eval_init(const tailor_engine_t* engine,
     view.client_addr_len = req->client_addr_len;
     view.now_ms = req->now_ms;
 
-    size_t memo_size = SignalRegistry::Builtin().memo_size();
-    std::memset(base + l.memo, 0, memo_size);
+    RequestOptions opts;
+    opts.visitor_id = View(options->visitor_id);
+    opts.consent = options->consent != 0;
+    opts.default_only = options->default_only != 0;
+
     auto* ev = reinterpret_cast<tailor_eval_s*>(base);
     ev->engine = engine;
-    new (&ev->view) RequestView(view);
-    new (&ev->arena) Arena(base + l.arena, kArenaSize);
-    new (&ev->memo) RequestMemo(base + l.memo, memo_size);
-    new (&ev->env) EvalEnv{ev->view, engine->services, ev->arena, ev->memo, View(visitor_id), true};
-    ev->evaluator = nullptr;
-    if (engine->rules) {
-      void* state = base + AlignUp(l.rules + sizeof(Evaluator), 16);
-      ev->evaluator = new (base + l.rules) Evaluator(*engine->rules, ev->env, state);
-    }
-    ev->decided = false;
-    new (&ev->decision) Decision();
-    ev->segments_done = false;
-    new (&ev->segments) std::string_view();
     ev->errors = 0;
+    ev->evaluation = new (base + l.evaluation)
+        RequestEvaluation(*engine->engine, view, opts, base + l.state);
     return ev;
   } catch (...) {
     return nullptr;
   }
 }
 
+TAILOR_EXPORT void tailor_eval_finish(tailor_eval_t* ev) {
+  try {
+    if (ev && ev->evaluation) {
+      ev->evaluation->~RequestEvaluation();
+      ev->evaluation = nullptr;
+    }
+  } catch (...) {
+  }
+}
+
 TAILOR_EXPORT int tailor_eval_decide(tailor_eval_t* ev, tailor_decision_t* out) {
   *out = tailor_decision_t{0, {0, ""}, {0, ""}, 0, TAILOR_NO_LABEL};
   try {
-    if (!ev->decided) {
-      if (ev->evaluator) ev->decision = ev->evaluator->Decide();
-      ev->decided = true;
-    }
-    const Decision& d = ev->decision;
+    if (ev->evaluation == nullptr) return -1;
+    Decision d = ev->evaluation->Decide();
     out->matched = d.page >= 0;
     out->page = Str(d.page_pattern);
     out->variant = Str(d.variant);
     out->is_default = d.is_default;
-    out->label = ev->engine->LabelOf(d);
+    size_t label = ev->engine->engine->VariantLabel(d);
+    out->label = label == Engine::kNoLabel ? TAILOR_NO_LABEL : label;
     return 0;
   } catch (...) {
-    ev->decided = true;
-    ev->decision = Decision();
     ev->errors |= 1u << TAILOR_ERR_EVAL;
     return -1;
   }
@@ -259,36 +271,55 @@ TAILOR_EXPORT int tailor_eval_decide(tailor_eval_t* ev, tailor_decision_t* out) 
 TAILOR_EXPORT int tailor_eval_segments(tailor_eval_t* ev, tailor_str_t* out) {
   *out = {0, ""};
   try {
-    if (!ev->segments_done) {
-      if (ev->evaluator) ev->segments = ev->evaluator->SegmentList();
-      ev->segments_done = true;
-    }
-    *out = Str(ev->segments);
+    if (ev->evaluation == nullptr) return -1;
+    *out = Str(ev->evaluation->Segments());
     return 0;
   } catch (...) {
-    ev->segments_done = true;
+    ev->errors |= 1u << TAILOR_ERR_EVAL;
     return -1;
   }
 }
 
+TAILOR_EXPORT int tailor_eval_experiments(tailor_eval_t* ev, tailor_str_t* out) {
+  *out = {0, ""};
+  try {
+    if (ev->evaluation == nullptr) return -1;
+    *out = Str(ev->evaluation->ExperimentList());
+    return 0;
+  } catch (...) {
+    ev->errors |= 1u << TAILOR_ERR_EVAL;
+    return -1;
+  }
+}
+
+TAILOR_EXPORT size_t tailor_eval_profile_cookie(tailor_eval_t* ev, char* out, size_t cap) {
+  try {
+    if (ev->evaluation == nullptr) return 0;
+    return ev->evaluation->ProfileCookie(out, cap);
+  } catch (...) {
+    ev->errors |= 1u << TAILOR_ERR_PROFILE;
+    return 0;
+  }
+}
+
 TAILOR_EXPORT size_t tailor_engine_variant_labels(const tailor_engine_t* engine) {
-  return engine->variant_labels.size();
+  return engine->engine->variant_labels().size();
 }
 
 TAILOR_EXPORT void tailor_engine_variant_label(const tailor_engine_t* engine, size_t i,
                                                tailor_str_t* page, tailor_str_t* variant) {
-  *page = Str(engine->variant_labels[i].page);
-  *variant = Str(engine->variant_labels[i].variant);
+  *page = Str(engine->engine->variant_labels()[i].first);
+  *variant = Str(engine->engine->variant_labels()[i].second);
 }
 
 TAILOR_EXPORT size_t tailor_engine_exposure_labels(const tailor_engine_t* engine) {
-  return engine->exposure_labels.size();
+  return engine->engine->exposure_labels().size();
 }
 
 TAILOR_EXPORT void tailor_engine_exposure_label(const tailor_engine_t* engine, size_t i,
                                                 tailor_str_t* experiment, tailor_str_t* variant) {
-  *experiment = Str(engine->exposure_labels[i].page);
-  *variant = Str(engine->exposure_labels[i].variant);
+  *experiment = Str(engine->engine->exposure_labels()[i].first);
+  *variant = Str(engine->engine->exposure_labels()[i].second);
 }
 
 TAILOR_EXPORT const char* tailor_error_kind_name(int kind) {
@@ -298,7 +329,15 @@ TAILOR_EXPORT const char* tailor_error_kind_name(int kind) {
 }
 
 TAILOR_EXPORT size_t tailor_eval_exposures(tailor_eval_t* ev, size_t* ids, size_t max) {
-  return 0;  // experiments are wired in with the experiments library
+  try {
+    if (ev->evaluation == nullptr) return 0;
+    return ev->evaluation->Exposures(ids, max);
+  } catch (...) {
+    ev->errors |= 1u << TAILOR_ERR_EVAL;
+    return 0;
+  }
 }
 
-TAILOR_EXPORT uint32_t tailor_eval_errors(tailor_eval_t* ev) { return ev->errors; }
+TAILOR_EXPORT uint32_t tailor_eval_errors(tailor_eval_t* ev) {
+  return ev->errors | (ev->evaluation ? ev->evaluation->errors() : 0);
+}

@@ -1,0 +1,254 @@
+#include "engine/engine.h"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "engine/table_binding.h"
+#include "rules/compiled.h"
+#include "experiments/experiment_assigner.h"
+#include "geo/geo_reloader.h"
+#include "geo/geo_service.h"
+#include "lua/lua_signals.h"
+#include "signals/device_classifier.h"
+#include "signals/language.h"
+#include "signals/referrer_classifier.h"
+#include "signals/signal_registry.h"
+#include "tables/table_set.h"
+
+namespace tailor {
+
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A configuration-level failure (no source position inside a rules file).
+void ConfigError(Diagnostics& diags, const std::string& file, const std::string& msg) {
+  diags.Error(file, 0, 0, msg);
+}
+
+}  // namespace
+
+Engine::~Engine() {
+  // The Lua state is bound to the worker thread and must go before the signal set.
+  lua_state_.reset();
+}
+
+std::unique_ptr<Engine> Engine::Create(const EngineConfig& config, Diagnostics& diags) {
+  std::unique_ptr<Engine> e(new Engine());
+  e->config_ = config;
+  if (!e->Build(diags)) return nullptr;
+  return e;
+}
+
+bool Engine::Build(Diagnostics& diags) {
+  const SignalRegistry& registry = SignalRegistry::Builtin();
+  bool ok = true;
+
+  // The secret: profile cookie signatures, visitor hashes, preview tokens.
+  if (!config_.secret_path.empty()) {
+    std::ifstream in(config_.secret_path, std::ios::binary);
+    if (!in) {
+      ConfigError(diags, config_.secret_path, "cannot read the secret file");
+      ok = false;
+    } else {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      secret_ = ss.str();
+      if (!secret_.empty() && secret_.back() == '\n') secret_.pop_back();
+      if (secret_.size() < 32) {
+        ConfigError(diags, config_.secret_path,
+                    "the secret is " + std::to_string(secret_.size()) +
+                        " bytes; at least 32 are needed (e.g. head -c 48 /dev/urandom | "
+                        "base64 > FILE)");
+        ok = false;
+      } else if (config_.profile_enabled) {
+        auto codec = ProfileCodec::Create(secret_, config_.profile);
+        if (!codec.ok()) {
+          ConfigError(diags, config_.secret_path, codec.status().message());
+          ok = false;
+        } else {
+          profile_ = std::move(codec).value();
+        }
+      }
+    }
+  }
+
+  referrer_ = std::make_unique<ReferrerClassifier>();
+  if (!config_.referrers_path.empty() && !referrer_->LoadDatabaseFile(config_.referrers_path, diags))
+    ok = false;
+
+  auto device = DeviceClassifier::Create();
+  if (!device.ok()) {
+    ConfigError(diags, "device classifier", device.status().message());
+    return false;
+  }
+  device_ = std::move(device).value();
+
+  if (!config_.languages.empty()) {
+    auto lm = LanguageMatcher::Create(config_.languages, config_.default_language);
+    if (!lm.ok()) {
+      ConfigError(diags, "tailor_languages", lm.status().message());
+      ok = false;
+    } else {
+      languages_ = std::move(lm).value();
+    }
+  }
+
+  own_hosts_ = config_.own_hosts;
+  for (const std::string& h : own_hosts_) own_host_views_.push_back(h);
+
+  if (!config_.geo.empty()) {
+    std::vector<std::string> paths;
+    for (const GeoFileConfig& g : config_.geo) paths.push_back(g.path);
+    auto geo = GeoReloader::Create(paths);
+    if (!geo.ok()) {
+      ConfigError(diags, paths.size() == 1 ? paths[0] : "tailor_geoip2", geo.status().message());
+      ok = false;
+    } else {
+      geo_ = std::move(geo).value();
+    }
+  }
+
+  if (!ok) return false;
+
+  if (!config_.rules_path.empty()) {
+    tables_ = std::make_shared<TableRegistry>();
+    lua_ = std::make_shared<LuaSignalSet>(registry);
+    RuleSetOptions options;
+    options.tables = std::make_shared<TableBinding>(tables_);
+    options.lua = lua_;
+    rules_ = RuleSet::Load(config_.rules_path, registry, diags, options);
+    if (!rules_) return false;
+
+    if (!rules_->experiments().empty()) {
+      assigner_ = BucketingExperimentAssigner::Create(*rules_, registry, diags,
+                                                      config_.rules_path);
+      if (!assigner_) return false;
+      rules_->SetExperimentAssigner(assigner_);
+    }
+
+    if (!rules_->interests().empty()) {
+      std::vector<InterestDef> defs;
+      for (const InterestDecl& d : rules_->interests()) defs.push_back({d.name, d.paths});
+      auto set = InterestSet::Create(std::move(defs));
+      if (!set.ok()) {
+        ConfigError(diags, config_.rules_path, set.status().message());
+        return false;
+      }
+      interests_ = std::move(set).value();
+    }
+  }
+
+  services_.referrer = referrer_.get();
+  services_.device = device_.get();
+  services_.profile = profile_.get();
+  services_.languages = languages_.get();
+  services_.own_hosts = own_host_views_;
+  services_.interests = interests_.get();
+
+  BuildLabels();
+
+  int64_t interval = 0;
+  for (const GeoFileConfig& g : config_.geo)
+    if (g.auto_reload_ms > 0 && (interval == 0 || g.auto_reload_ms < interval))
+      interval = g.auto_reload_ms;
+  if (tables_ && tables_->Current() && tables_->Current()->size() > 0 &&
+      config_.tables_reload_ms > 0 && (interval == 0 || config_.tables_reload_ms < interval))
+    interval = config_.tables_reload_ms;
+  poll_interval_ms_ = interval;
+  return true;
+}
+
+bool Engine::StartWorker(std::string* error) {
+  if (!device_->PrepareThread()) {
+    *error = "cannot allocate the device classifier's scratch";
+    return false;
+  }
+  if (interests_ && !interests_->PrepareThread()) {
+    *error = "cannot allocate the interest matcher's scratch";
+    return false;
+  }
+  if (geo_) geo_cache_ = std::make_unique<GeoCache>(4096);
+  if (lua_ && lua_->size() > 0) {
+    lua_state_ = lua_->CreateWorkerState(error);
+    if (!lua_state_) return false;
+  }
+  return true;
+}
+
+std::vector<Engine::PollMessage> Engine::Poll() {
+  std::vector<PollMessage> out;
+  int64_t now = SteadyMs();
+  int64_t geo_interval = 0;
+  for (const GeoFileConfig& g : config_.geo)
+    if (g.auto_reload_ms > 0 && (geo_interval == 0 || g.auto_reload_ms < geo_interval))
+      geo_interval = g.auto_reload_ms;
+  if (geo_ && geo_interval > 0 && now >= next_geo_poll_ms_) {
+    next_geo_poll_ms_ = now + geo_interval;
+    for (const GeoReloadReport& r : geo_->Poll())
+      out.push_back({r.event.outcome == ReloadOutcome::kRejected,
+                     r.path + ": " + ReloadOutcomeName(r.event.outcome) +
+                         (r.event.message.empty() ? "" : ": " + r.event.message)});
+  }
+  if (tables_ && config_.tables_reload_ms > 0 && now >= next_table_poll_ms_) {
+    next_table_poll_ms_ = now + config_.tables_reload_ms;
+    for (const TableReloadReport& r : tables_->Poll())
+      out.push_back({r.event.outcome == ReloadOutcome::kRejected,
+                     "table \"" + r.name + "\" (" + r.path +
+                         "): " + ReloadOutcomeName(r.event.outcome) +
+                         (r.event.message.empty() ? "" : ": " + r.event.message)});
+  }
+  return out;
+}
+
+void Engine::BuildLabels() {
+  if (!rules_) return;
+  const CompiledRules& c = rules_->compiled();
+  page_labels_.resize(c.pages.size());
+  for (size_t p = 0; p < c.pages.size(); ++p) {
+    const CompiledPage& page = c.pages[p];
+    auto add = [&](std::string_view name) {
+      for (const auto& [v, id] : page_labels_[p])
+        if (v == name) return;
+      page_labels_[p].emplace_back(name, variant_labels_.size());
+      variant_labels_.push_back({page.pattern, name});
+    };
+    for (uint32_t i = 0; i < page.variants_count; ++i)
+      add(c.variants[page.variants_first + i].name);
+    if (page.has_default) add(page.default_name);
+  }
+  for (const ExperimentDecl& e : rules_->experiments()) {
+    experiment_first_label_.push_back(exposure_labels_.size());
+    for (const auto& v : e.variants) exposure_labels_.push_back({e.name, v.name});
+  }
+}
+
+size_t Engine::VariantLabel(const Decision& d) const {
+  if (d.page < 0 || static_cast<size_t>(d.page) >= page_labels_.size()) return kNoLabel;
+  for (const auto& [v, id] : page_labels_[d.page])
+    if (v == d.variant) return id;
+  return kNoLabel;
+}
+
+size_t Engine::ExposureLabel(size_t experiment, std::string_view variant) const {
+  if (experiment >= experiment_first_label_.size()) return kNoLabel;
+  const auto& variants = rules_->experiments()[experiment].variants;
+  for (size_t i = 0; i < variants.size(); ++i)
+    if (variants[i].name == variant) return experiment_first_label_[experiment] + i;
+  return kNoLabel;
+}
+
+std::shared_ptr<const GeoService> Engine::geo() const {
+  return geo_ ? geo_->Current() : nullptr;
+}
+
+std::shared_ptr<const TableSet> Engine::tables() const {
+  return tables_ ? tables_->Current() : nullptr;
+}
+
+}  // namespace tailor

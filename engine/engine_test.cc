@@ -1,0 +1,218 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/request_evaluation.h"
+
+namespace tailor {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/tailor-engine-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf " + path_).c_str()); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string p = path_ + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// One request evaluated against an engine, with its own state buffer.
+struct Request {
+  std::vector<HeaderField> headers;
+  RequestView view;
+  RequestOptions options;
+  std::vector<std::max_align_t> state;
+  std::unique_ptr<RequestEvaluation> ev;
+
+  Request(const Engine& engine, std::string_view path, std::vector<HeaderField> h = {},
+          std::string_view query = {}, std::string_view visitor = "visitor-1")
+      : headers(std::move(h)) {
+    view.method = "GET";
+    view.scheme = "http";
+    view.host = "shop.example";
+    view.path = path;
+    view.query = query;
+    view.headers = headers;
+    view.client_ip = "127.0.0.1";
+    view.now_ms = 1'800'000'000'000;
+    options.visitor_id = visitor;
+    state.resize(RequestEvaluation::StateSize(engine) / sizeof(std::max_align_t) + 1);
+    ev = std::make_unique<RequestEvaluation>(engine, view, options, state.data());
+  }
+};
+
+TEST(Engine, DecidesVariantsAndLabels) {
+  TempDir dir;
+  EngineConfig config;
+  config.rules_path = dir.Write("site.rules", R"(
+segment beta = cookie("beta") == "1"
+page "/" { variant "home-beta" when beta  default "home" }
+page "/shop/*" { default "shop" }
+)");
+  Diagnostics diags;
+  auto engine = Engine::Create(config, diags);
+  ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
+  std::string error;
+  ASSERT_TRUE(engine->StartWorker(&error)) << error;
+
+  ASSERT_EQ(engine->rules()->num_pages(), 2u);
+  ASSERT_EQ(engine->variant_labels().size(), 3u);
+  EXPECT_EQ(engine->variant_labels()[0].first, "/");
+  EXPECT_EQ(engine->variant_labels()[0].second, "home-beta");
+
+  Request plain(*engine, "/");
+  Decision d = plain.ev->Decide();
+  EXPECT_EQ(d.variant, "home");
+  EXPECT_EQ(engine->VariantLabel(d), 1u);
+
+  Request beta(*engine, "/", {{"Cookie", "beta=1"}});
+  EXPECT_EQ(beta.ev->Decide().variant, "home-beta");
+  EXPECT_EQ(beta.ev->Segments(), "beta");
+
+  Request none(*engine, "/about");
+  EXPECT_EQ(none.ev->Decide().page, -1);
+  EXPECT_EQ(engine->VariantLabel(none.ev->Decide()), Engine::kNoLabel);
+}
+
+TEST(Engine, BotsAndDefaultOnlyGetTheDefault) {
+  TempDir dir;
+  EngineConfig config;
+  config.rules_path = dir.Write("site.rules", R"(
+segment all = method == "GET"
+page "/" { variant "personal" when all  default "home" }
+)");
+  Diagnostics diags;
+  auto engine = Engine::Create(config, diags);
+  ASSERT_TRUE(engine);
+  std::string error;
+  ASSERT_TRUE(engine->StartWorker(&error)) << error;
+
+  Request human(*engine, "/",
+                {{"User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                                "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"}});
+  EXPECT_EQ(human.ev->Decide().variant, "personal");
+
+  Request bot(*engine, "/",
+              {{"User-Agent", "Mozilla/5.0 (compatible; Googlebot/2.1; "
+                              "+http://www.google.com/bot.html)"}});
+  Decision d = bot.ev->Decide();
+  EXPECT_EQ(d.variant, "home");
+  EXPECT_TRUE(d.is_default);
+
+  Request head(*engine, "/");
+  head.options.default_only = true;
+  head.ev = std::make_unique<RequestEvaluation>(*engine, head.view, head.options,
+                                                head.state.data());
+  EXPECT_EQ(head.ev->Decide().variant, "home");
+}
+
+TEST(Engine, ExperimentsExposuresAndList) {
+  TempDir dir;
+  EngineConfig config;
+  config.rules_path = dir.Write("site.rules", R"(
+experiment hero {
+  traffic 100%
+  variants { control 50, bold 50 }
+}
+page "/" { variant "home-bold" when experiment.hero == "bold"  default "home" }
+)");
+  Diagnostics diags;
+  auto engine = Engine::Create(config, diags);
+  ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
+  std::string error;
+  ASSERT_TRUE(engine->StartWorker(&error));
+  ASSERT_EQ(engine->exposure_labels().size(), 2u);
+
+  int bold = 0, control = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::string id = "visitor-" + std::to_string(i);
+    Request r(*engine, "/", {}, {}, id);
+    Decision d = r.ev->Decide();
+    size_t ids[4];
+    ASSERT_EQ(r.ev->Exposures(ids, 4), 1u) << id;
+    std::string_view list = r.ev->ExperimentList();
+    if (d.variant == "home-bold") {
+      ++bold;
+      EXPECT_EQ(list, "hero:bold");
+      EXPECT_EQ(engine->exposure_labels()[ids[0]].second, "bold");
+    } else {
+      ++control;
+      EXPECT_EQ(list, "hero:control");
+      EXPECT_EQ(engine->exposure_labels()[ids[0]].second, "control");
+    }
+  }
+  EXPECT_GT(bold, 60);
+  EXPECT_GT(control, 60);
+
+  // Without consent a visitor-unit experiment does not enrol: no exposure, default served.
+  Request anon(*engine, "/", {}, {}, "visitor-7");
+  anon.options.consent = false;
+  anon.ev = std::make_unique<RequestEvaluation>(*engine, anon.view, anon.options,
+                                                anon.state.data());
+  EXPECT_EQ(anon.ev->Decide().variant, "home");
+  size_t ids[4];
+  EXPECT_EQ(anon.ev->Exposures(ids, 4), 0u);
+  EXPECT_EQ(anon.ev->ExperimentList(), "");
+}
+
+TEST(Engine, TablesThroughTheRules) {
+  TempDir dir;
+  dir.Write("customers.csv", "id,tier:string,spend:number\nvisitor-1,gold,1200\nvisitor-2,silver,50\n");
+  EngineConfig config;
+  config.rules_path = dir.Write("site.rules", R"(
+table crm = csv("customers.csv", key: id)
+segment gold = crm.tier == "gold"
+page "/" { variant "vip" when gold  default "home" }
+)");
+  Diagnostics diags;
+  auto engine = Engine::Create(config, diags);
+  ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
+  std::string error;
+  ASSERT_TRUE(engine->StartWorker(&error));
+  EXPECT_EQ(Request(*engine, "/", {}, {}, "visitor-1").ev->Decide().variant, "vip");
+  EXPECT_EQ(Request(*engine, "/", {}, {}, "visitor-2").ev->Decide().variant, "home");
+  EXPECT_EQ(Request(*engine, "/", {}, {}, "nobody").ev->Decide().variant, "home");
+}
+
+TEST(Engine, ConfigurationErrorsAreReported) {
+  TempDir dir;
+  {
+    EngineConfig config;
+    config.rules_path = dir.path() + "/missing.rules";
+    Diagnostics diags;
+    EXPECT_FALSE(Engine::Create(config, diags));
+    EXPECT_TRUE(diags.has_errors());
+  }
+  {
+    EngineConfig config;
+    config.secret_path = dir.Write("short.secret", "too short");
+    Diagnostics diags;
+    EXPECT_FALSE(Engine::Create(config, diags));
+    ASSERT_TRUE(diags.has_errors());
+    EXPECT_NE(diags.items()[0].message.find("at least 32"), std::string::npos);
+  }
+  {
+    EngineConfig config;
+    config.geo.push_back({dir.Write("bad.mmdb", "not a database"), 0});
+    Diagnostics diags;
+    EXPECT_FALSE(Engine::Create(config, diags));
+    EXPECT_TRUE(diags.has_errors());
+  }
+}
+
+}  // namespace
+}  // namespace tailor

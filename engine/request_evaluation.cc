@@ -1,0 +1,166 @@
+#include "engine/request_evaluation.h"
+
+#include <cstring>
+#include <new>
+
+#include "rules/compiled.h"
+#include "signals/visitor_signals.h"
+
+namespace tailor {
+
+namespace {
+
+size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+struct Layout {
+  size_t memo, evaluator, rules_state, arena, total;
+};
+
+Layout LayoutFor(const Engine& engine) {
+  Layout l{};
+  size_t off = 0;
+  l.memo = off;
+  off = AlignUp(off + SignalRegistry::Builtin().memo_size(), 16);
+  l.evaluator = off;
+  off = AlignUp(off + sizeof(Evaluator), 16);
+  l.rules_state = off;
+  if (engine.rules()) off = AlignUp(off + engine.rules()->state_size(), 16);
+  l.arena = off;
+  l.total = off + RequestEvaluation::kArenaSize;
+  return l;
+}
+
+}  // namespace
+
+size_t RequestEvaluation::StateSize(const Engine& engine) { return LayoutFor(engine).total; }
+
+RequestEvaluation::RequestEvaluation(const Engine& engine, const RequestView& view,
+                                     const RequestOptions& options, void* state)
+    : engine_(engine),
+      view_(view),
+      options_(options),
+      services_(engine.base_services()),
+      geo_(engine.geo()),
+      tables_(engine.tables()),
+      arena_(static_cast<char*>(state) + LayoutFor(engine).arena, kArenaSize),
+      memo_(static_cast<char*>(state) + LayoutFor(engine).memo,
+            SignalRegistry::Builtin().memo_size()),
+      env_{view_, services_, arena_, memo_, options.consent ? options.visitor_id : std::string_view(),
+           options.consent} {
+  Layout l = LayoutFor(engine);
+  char* base = static_cast<char*>(state);
+  std::memset(base + l.memo, 0, SignalRegistry::Builtin().memo_size());
+  services_.geo = geo_.get();
+  services_.geo_cache = engine.geo_cache();
+  services_.tables = tables_.get();
+  if (!options.consent) services_.profile = nullptr;
+  if (engine.rules())
+    evaluator_ = new (base + l.evaluator) Evaluator(*engine.rules(), env_, base + l.rules_state);
+}
+
+RequestEvaluation::~RequestEvaluation() = default;  // Evaluator is trivially destructible
+
+Decision RequestEvaluation::Decide() {
+  if (decided_) return decision_;
+  decided_ = true;
+  if (evaluator_ == nullptr) return decision_;
+
+  bool default_only = options_.default_only;
+  if (!default_only && engine_.config().bots_get_default) {
+    // Crawlers index the canonical page: a bot gets the default variant.
+    static const SignalDef* bot = SignalRegistry::Builtin().Find("device.bot");
+    if (bot != nullptr) {
+      Value v = bot->fn(SignalArgs{}, env_);
+      default_only = v.type == ValueType::kBool && v.boolean;
+    }
+  }
+  if (default_only) {
+    int page = evaluator_->MatchPage();
+    if (page >= 0) {
+      const CompiledPage& p = engine_.rules()->compiled().pages[page];
+      decision_.page = page;
+      decision_.page_pattern = p.pattern;
+      decision_.variant = p.has_default ? p.default_name : std::string_view();
+      decision_.is_default = true;
+    }
+    return decision_;
+  }
+  decision_ = evaluator_->Decide();
+  return decision_;
+}
+
+std::string_view RequestEvaluation::Segments() {
+  if (segments_done_) return segments_;
+  segments_done_ = true;
+  if (evaluator_ == nullptr) return segments_;
+  size_t before = arena_.used();
+  segments_ = evaluator_->SegmentList();
+  if (segments_.empty() && arena_.used() == before && evaluator_ && arena_.capacity() - arena_.used() < 64)
+    errors_ |= kErrScratch;
+  return segments_;
+}
+
+size_t RequestEvaluation::Exposures(size_t* ids, size_t max) {
+  if (evaluator_ == nullptr) return 0;
+  const CompiledRules& c = engine_.rules()->compiled();
+  const auto& experiments = engine_.rules()->experiments();
+  size_t n = 0;
+  for (size_t s = 0; s < c.slots.size() && n < max; ++s) {
+    const Slot& slot = c.slots[s];
+    if (slot.kind != Slot::Kind::kExperiment || !evaluator_->slot_computed(s)) continue;
+    const Value& v = evaluator_->slot_value(s);
+    if (v.type != ValueType::kString || slot.index >= experiments.size()) continue;
+    size_t label = engine_.ExposureLabel(slot.index, v.str);
+    if (label != Engine::kNoLabel) ids[n++] = label;
+  }
+  return n;
+}
+
+std::string_view RequestEvaluation::ExperimentList() {
+  if (experiments_done_) return experiments_;
+  experiments_done_ = true;
+  if (evaluator_ == nullptr) return experiments_;
+  const CompiledRules& c = engine_.rules()->compiled();
+  const auto& experiments = engine_.rules()->experiments();
+  size_t len = 0;
+  for (size_t s = 0; s < c.slots.size(); ++s) {
+    const Slot& slot = c.slots[s];
+    if (slot.kind != Slot::Kind::kExperiment || !evaluator_->slot_computed(s)) continue;
+    const Value& v = evaluator_->slot_value(s);
+    if (v.type != ValueType::kString || slot.index >= experiments.size()) continue;
+    len += experiments[slot.index].name.size() + 1 + v.str.size() + 1;
+  }
+  if (len == 0) return experiments_;
+  char* out = arena_.AllocateChars(len);
+  if (out == nullptr) {
+    errors_ |= kErrScratch;
+    return experiments_;
+  }
+  size_t o = 0;
+  for (size_t s = 0; s < c.slots.size(); ++s) {
+    const Slot& slot = c.slots[s];
+    if (slot.kind != Slot::Kind::kExperiment || !evaluator_->slot_computed(s)) continue;
+    const Value& v = evaluator_->slot_value(s);
+    if (v.type != ValueType::kString || slot.index >= experiments.size()) continue;
+    if (o) out[o++] = ',';
+    const std::string& name = experiments[slot.index].name;
+    std::memcpy(out + o, name.data(), name.size());
+    o += name.size();
+    out[o++] = ':';
+    std::memcpy(out + o, v.str.data(), v.str.size());
+    o += v.str.size();
+  }
+  experiments_ = std::string_view(out, o);
+  return experiments_;
+}
+
+}  // namespace tailor
+
+namespace tailor {
+
+size_t RequestEvaluation::ProfileCookie(char* out, size_t cap) {
+  if (!options_.consent || services_.profile == nullptr) return 0;
+  return EncodeRequestProfile(env_, out, cap);
+}
+
+}  // namespace tailor

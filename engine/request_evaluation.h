@@ -1,0 +1,87 @@
+// RequestEvaluation: one request's evaluation against an Engine, placed in a buffer the
+// caller owns (nginx's request pool). Allocation-free: the signal memo, the rules' per-request
+// state and a scratch arena all live in that buffer. It holds the geo and table snapshots
+// current when it started, so a hot reload never changes data under a running request; the
+// destructor releases them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "core/arena.h"
+#include "core/request_view.h"
+#include "core/services.h"
+#include "engine/engine.h"
+#include "rules/rule_set.h"
+#include "signals/signal_registry.h"
+
+namespace tailor {
+
+struct RequestOptions {
+  std::string_view visitor_id;  // empty: none (no consent, or no cookie support)
+  bool consent = true;          // false: no stored visitor data is read or written
+  bool default_only = false;    // serve the page's default variant (HEAD, previews off, ...)
+};
+
+// Kinds of failure a request survives, as bits of RequestEvaluation::errors(); the same
+// numbering as TAILOR_ERR_* in api/tailor.h.
+enum RequestError : uint32_t {
+  kErrEval = 1u << 0,
+  kErrScratch = 1u << 4,
+};
+
+class RequestEvaluation {
+ public:
+  static constexpr size_t kArenaSize = 4096;
+  static constexpr size_t kAlign = 16;
+
+  // Bytes the caller provides (kAlign-aligned) for a request with `nheaders` headers.
+  static size_t StateSize(const Engine& engine);
+
+  // `view` is copied; the strings it points to must live until the evaluation is destroyed.
+  RequestEvaluation(const Engine& engine, const RequestView& view, const RequestOptions& options,
+                    void* state);
+  ~RequestEvaluation();
+  RequestEvaluation(const RequestEvaluation&) = delete;
+  RequestEvaluation& operator=(const RequestEvaluation&) = delete;
+
+  // The page and variant (memoized). Bots (device.bot) and default_only get the default.
+  Decision Decide();
+  // Segments the request is in, comma-separated (memoized).
+  std::string_view Segments();
+  // Experiments evaluated for this request in which the unit is enrolled, as exposure label
+  // ids of the engine (Engine labels), at most `max`.
+  size_t Exposures(size_t* ids, size_t max);
+  // "hero:bold,pricing:control" for the same experiments (in the arena; memoized).
+  std::string_view ExperimentList();
+  // The updated visitor profile cookie value; 0 when there is none to write.
+  size_t ProfileCookie(char* out, size_t cap);
+  uint32_t errors() const { return errors_; }
+
+  EvalEnv& env() { return env_; }
+  Evaluator* evaluator() { return evaluator_; }
+  const RequestView& view() const { return view_; }
+
+ private:
+  const Engine& engine_;
+  RequestView view_;
+  RequestOptions options_;
+  Services services_;
+  std::shared_ptr<const GeoService> geo_;
+  std::shared_ptr<const TableSet> tables_;
+  Arena arena_;
+  RequestMemo memo_;
+  EvalEnv env_;
+  Evaluator* evaluator_ = nullptr;
+  bool decided_ = false;
+  Decision decision_;
+  bool segments_done_ = false;
+  std::string_view segments_;
+  bool experiments_done_ = false;
+  std::string_view experiments_;
+  uint32_t errors_ = 0;
+};
+
+}  // namespace tailor

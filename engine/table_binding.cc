@@ -1,0 +1,47 @@
+#include "engine/table_binding.h"
+
+#include "core/services.h"
+
+namespace tailor {
+
+bool TableBinding::Declare(size_t index, const TableDecl& decl, std::string* error) {
+  if (table_of_decl_.size() <= index) table_of_decl_.resize(index + 1, -1);
+  Diagnostics diags;
+  int t = registry_->Add(decl.name, decl.file, decl.key_column, diags);
+  if (t < 0) {
+    std::string msg;
+    for (const Diagnostic& d : diags.items()) {
+      if (d.severity != Severity::kError) continue;
+      if (!msg.empty()) msg += "; ";
+      msg += FormatDiagnosticLine(d);
+      if (msg.size() > 400) break;
+    }
+    *error = msg.empty() ? "table \"" + decl.name + "\" did not load" : msg;
+    return false;
+  }
+  table_of_decl_[index] = t;
+  return true;
+}
+
+std::optional<TableProvider::Column> TableBinding::FindColumn(size_t index,
+                                                              std::string_view column) const {
+  if (index >= table_of_decl_.size() || table_of_decl_[index] < 0) return std::nullopt;
+  const Table* table = registry_->Current()->at(table_of_decl_[index]);
+  int c = table->ColumnIndex(column);
+  if (c < 0) return std::nullopt;
+  return Column{c, table->ColumnType(c)};
+}
+
+Value TableBinding::Lookup(size_t index, int column_id, std::string_view key,
+                           EvalEnv& env) const {
+  const TableSet* tables = env.services.tables;
+  if (tables == nullptr || index >= table_of_decl_.size() || table_of_decl_[index] < 0)
+    return Value::Missing();
+  int t = table_of_decl_[index];
+  if (static_cast<size_t>(t) >= tables->size()) return Value::Missing();
+  const Table* table = tables->at(t);
+  int64_t row = table->FindRow(key);
+  return table->Cell(row, column_id);
+}
+
+}  // namespace tailor
