@@ -1,6 +1,6 @@
 // Limits of user-defined Lua signals. Each one bounds what a content team's script can cost a
 // worker: the source size at config time; per call, the VM instructions and the wall time;
-// per worker state, the memory of the whole Lua heap; and the inputs of the string functions
+// per worker state, the memory of the whole Lua heap; and the work of the string functions
 // that run in C (where no instruction hook can interrupt them).
 #pragma once
 
@@ -20,8 +20,9 @@ struct LuaLimits {
   // between hook points).
   int64_t max_call_us = 10'000;
   size_t max_string_bytes = 1u << 20;         // string.rep's result
-  size_t max_pattern_subject_bytes = 16u << 10;  // string.find/match/gmatch/gsub subject
-  int max_pattern_repetitions = 3;            // '*', '+', '-' items in one pattern
+  // Matcher steps in one string.find/match/gmatch-step/gsub call (a few ms at most): bounds
+  // backtracking, which runs in C where the hook cannot stop it.
+  uint64_t max_pattern_steps = 1'000'000;
   size_t max_result_bytes = 4096;             // a string a signal returns
 };
 

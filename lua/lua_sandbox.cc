@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "lua/lua_patterns.h"
+
 namespace tailor {
 namespace {
 
@@ -29,59 +31,6 @@ int RaiseAtCaller(lua_State* L, int level, const char* message) {
   return lua_error(L);
 }
 
-// Number of repetition items ('*', '+', '-' after a single-character class) in a Lua pattern:
-// each one lets the C matcher backtrack over the subject, so the work grows as a power of the
-// subject's length with their count.
-int CountRepetitions(const char* p, size_t n) {
-  int count = 0;
-  size_t i = 0;
-  if (i < n && p[i] == '^') ++i;
-  while (i < n) {
-    char c = p[i];
-    if (c == '(' || c == ')') {
-      ++i;
-      continue;
-    }
-    if (c == '%') {
-      if (i + 1 < n && p[i + 1] == 'b') {  // %bxy: balanced match, no repetition after it
-        i += 4;
-        continue;
-      }
-      if (i + 1 < n && p[i + 1] == 'f') {  // %f[set]: frontier, then a set
-        i += 2;
-        if (i < n && p[i] == '[') {
-          ++i;
-          if (i < n && p[i] == '^') ++i;
-          do {
-            if (i < n && p[i] == '%') ++i;
-            ++i;
-          } while (i < n && p[i] != ']');
-          ++i;
-        }
-        continue;
-      }
-      i += 2;
-    } else if (c == '[') {
-      ++i;
-      if (i < n && p[i] == '^') ++i;
-      do {  // the first ']' of a set is a literal
-        if (i < n && p[i] == '%') ++i;
-        ++i;
-      } while (i < n && p[i] != ']');
-      ++i;
-    } else {
-      ++i;
-    }
-    if (i < n && (p[i] == '*' || p[i] == '+' || p[i] == '-')) {
-      ++count;
-      ++i;
-    } else if (i < n && p[i] == '?') {
-      ++i;
-    }
-  }
-  return count;
-}
-
 // Calls the original function (upvalue 2) with the same arguments.
 int CallOriginal(lua_State* L) {
   lua_pushvalue(L, lua_upvalueindex(2));
@@ -104,36 +53,6 @@ int SafeRep(lua_State* L) {
       snprintf(msg, sizeof msg, "string.rep: a result of %.0f bytes is over the limit (%zu)",
                total, self->limits().max_string_bytes);
       return RaiseAtCaller(L, 1, msg);
-    }
-  }
-  return CallOriginal(L);
-}
-
-// string.find/match/gmatch/gsub: the C matcher cannot be interrupted by the instruction hook,
-// so its inputs are bounded (subject length, repetition items). Upvalue 3: true for find,
-// whose 4th argument may ask for a plain search.
-int SafePattern(lua_State* L) {
-  LuaSandbox* self = SelfOf(L);
-  if (lua_type(L, 1) == LUA_TSTRING) {
-    size_t subject_len = lua_objlen(L, 1);
-    if (subject_len > self->limits().max_pattern_subject_bytes) {
-      char msg[160];
-      snprintf(msg, sizeof msg,
-               "string pattern functions take at most %zu bytes of subject (got %zu)",
-               self->limits().max_pattern_subject_bytes, subject_len);
-      return RaiseAtCaller(L, 1, msg);
-    }
-    bool plain = lua_toboolean(L, lua_upvalueindex(3)) && lua_toboolean(L, 4);
-    if (!plain && lua_type(L, 2) == LUA_TSTRING) {
-      size_t pattern_len = 0;
-      const char* pattern = lua_tolstring(L, 2, &pattern_len);
-      int reps = CountRepetitions(pattern, pattern_len);
-      if (reps > self->limits().max_pattern_repetitions) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "a pattern may have at most %d repetitions ('*', '+', '-'); "
-                 "this one has %d", self->limits().max_pattern_repetitions, reps);
-        return RaiseAtCaller(L, 1, msg);
-      }
     }
   }
   return CallOriginal(L);
@@ -246,13 +165,7 @@ int LuaSandbox::Setup(lua_State* L) {
   lua_insert(L, -2);
   lua_pushcclosure(L, SafeRep, 2);
   lua_setfield(L, -2, "rep");
-  for (const char* name : {"find", "match", "gmatch", "gsub"}) {
-    lua_pushnil(L);
-    lua_getfield(L, real_string, name);
-    lua_pushboolean(L, std::strcmp(name, "find") == 0);
-    lua_pushcclosure(L, SafePattern, 3);
-    lua_setfield(L, -2, name);
-  }
+  SetBoundedPatternFunctions(L, -1, self->limits_.max_pattern_steps);
   // Method calls on strings (`s:rep(n)`) go through the string metatable: point it at the
   // safe table too. Scripts cannot reach the metatable (no getmetatable).
   lua_pushliteral(L, "");

@@ -13,8 +13,8 @@
 //  - Globals: each signal runs in its own environment holding only the safe libraries
 //    (NewEnvironment); the state's real globals (with load, require, io, os, ...) are never
 //    reachable, and io, os, package, debug, ffi and jit are not even opened.
-//  - C string functions: string.rep is capped, pattern functions get bounded inputs (the
-//    hook cannot interrupt C code).
+//  - C string functions (the hook cannot interrupt C code): string.rep is capped, and
+//    find/match/gmatch/gsub are replaced by a step-bounded matcher (lua_patterns.h).
 //
 // Not thread-safe: one sandbox belongs to one thread (an nginx worker).
 #pragma once
