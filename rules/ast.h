@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -196,6 +197,10 @@ struct Program {
   std::vector<LuaSignalAst> lua_signals;
   std::vector<IncludeAst> includes;
   std::vector<HoldoutAst> holdouts;
+
+  // Names of declarations whose statement had a syntax error: the checker does not report
+  // them again as unknown names, so one run gives every real error.
+  std::set<std::string> broken_names;
 
   const std::string& FileName(const SourceLoc& l) const { return files[l.file].path; }
 };

@@ -78,6 +78,7 @@ class Checker {
   Checker(Program& p, const CheckOptions& o, Diagnostics& d) : p_(p), o_(o), diags_(d) {}
 
   CheckResult Run() {
+    syntax_errors_ = diags_.has_errors();
     DeclareNames();
     DeclareExtensions();
     for (auto& s : p_.segments) ExpectCondition(s.expr, "a segment");
@@ -336,6 +337,7 @@ class Checker {
       std::string head = n.substr(0, dot), tail = n.substr(dot + 1);
       if (head == "experiment") {
         auto it = experiments_.find(tail);
+        if (it == experiments_.end() && p_.broken_names.count(tail)) return ValueType::kMissing;
         if (it == experiments_.end()) {
           Error(e.loc, "unknown experiment '" + tail + "'" + Suggest(tail, ExperimentNames()));
           return ValueType::kMissing;
@@ -364,6 +366,9 @@ class Checker {
         return e.type = col->type;
       }
     }
+    if (p_.broken_names.count(n) || (dot != std::string::npos && p_.broken_names.count(n.substr(0, dot))) ||
+        (n.rfind("experiment.", 0) == 0 && p_.broken_names.count(n.substr(11))))
+      return ValueType::kMissing;  // its declaration has a syntax error, reported already
     Error(e.loc, "unknown signal or segment '" + n + "'" + Suggest(n, AllNames()));
     return ValueType::kMissing;
   }
@@ -380,6 +385,7 @@ class Checker {
     key += ")";
     e.key = key;
     if (def == nullptr) {
+      if (p_.broken_names.count(e.text)) return ValueType::kMissing;
       if (names_.count(e.text)) {
         Error(e.loc, "'" + e.text + "' is not a signal that takes arguments");
       } else {
@@ -421,7 +427,8 @@ class Checker {
   }
   static std::string Suggest(const std::string& n, const std::vector<std::string>& candidates) {
     std::string best;
-    size_t best_d = 3;
+    // Close enough to be a typo: at most 2 edits, and fewer than a third of the name.
+    size_t best_d = std::min<size_t>(3, n.size() / 3 + 1);
     for (auto& c : candidates) {
       size_t d = EditDistance(n, c);
       if (d < best_d) {
@@ -784,6 +791,7 @@ class Checker {
   }
 
   void WarnUnusedSegments() {
+    if (syntax_errors_) return;  // a broken statement may have been the user
     for (size_t i = 0; i < p_.segments.size(); ++i)
       if (!segment_used_[i])
         Warning(p_.segments[i].loc, "segment '" + p_.segments[i].name +
@@ -800,6 +808,7 @@ class Checker {
   std::vector<bool> segment_used_;
   std::vector<int> state_, height_, stack_;
   bool depth_reported_ = false;
+  bool syntax_errors_ = false;
   size_t regex_count_ = 0;
 };
 

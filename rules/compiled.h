@@ -72,6 +72,7 @@ struct CompiledVariant {
   std::string_view name;
   uint32_t node = 0;
   int line = 0;
+  std::string_view text;  // the condition as written (canonical form), for explain
 };
 
 struct CompiledPage {
@@ -91,6 +92,8 @@ struct CompiledPage {
 struct CompiledScore {
   std::string_view name;
   std::vector<std::pair<double, uint32_t>> items;  // points, condition node
+  std::vector<std::string_view> item_texts;         // conditions, for explain
+  std::vector<int> item_lines;
   std::vector<std::pair<double, std::string_view>> bands;  // lower bound, name (first: -inf)
   uint32_t points_slot = 0;
 };
@@ -116,6 +119,8 @@ struct CompiledRules {
   std::vector<std::string_view> segment_names;
   std::vector<uint32_t> segment_nodes;
   std::vector<int> segment_lines;
+  std::vector<std::string_view> segment_texts;  // bodies (canonical form), for explain
+  std::vector<std::string_view> segment_files;
   size_t segment_names_bytes = 0;  // all names + separators (SegmentList's arena need)
 
   std::vector<CompiledPage> pages;

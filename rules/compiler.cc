@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/text.h"
+#include "rules/formatter.h"
 #include "rules/leaf_eval.h"
 
 namespace tailor {
@@ -83,6 +84,8 @@ class Compiler {
       for (auto& item : p_.scores[i].items) {
         uint32_t n = CompileCond(item.cond);
         c_->scores[i].items.push_back({item.points, n});
+        c_->scores[i].item_texts.push_back(Intern(FormatExpr(p_, item.cond)));
+        c_->scores[i].item_lines.push_back(item.loc.line);
         cost = std::min(kMaxCost, cost + c_->nodes[n].cost);
       }
       c_->slots[c_->scores[i].points_slot].cost = cost + 1;
@@ -115,6 +118,8 @@ class Compiler {
     for (auto& s : p_.segments) {
       c_->segment_names.push_back(Intern(s.name));
       c_->segment_lines.push_back(s.loc.line);
+      c_->segment_texts.push_back(Intern(FormatExpr(p_, s.expr)));
+      c_->segment_files.push_back(Intern(p_.FileName(s.loc)));
       c_->segment_names_bytes += s.name.size() + 1;
     }
   }
@@ -497,7 +502,8 @@ class Compiler {
       cp.file = Intern(p_.FileName(page.loc));
       cp.variants_first = static_cast<uint32_t>(c_->variants.size());
       for (auto& v : page.variants)
-        c_->variants.push_back({Intern(v.name), CompileCond(v.cond), v.loc.line});
+        c_->variants.push_back(
+            {Intern(v.name), CompileCond(v.cond), v.loc.line, Intern(FormatExpr(p_, v.cond))});
       cp.variants_count = static_cast<uint32_t>(page.variants.size());
       cp.has_default = page.has_default;
       if (page.has_default) cp.default_name = Intern(page.default_variant.name);

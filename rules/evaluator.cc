@@ -180,6 +180,7 @@ bool Evaluator::Eval(uint32_t id) {
     SetBit(flags_ + c_->memo_done_word, n.memo);
     if (r) SetBit(flags_ + c_->memo_val_word, n.memo);
   }
+  if (trace_ && n.segment >= 0) trace_->push_back({TraceEntry::Kind::kSegment, n.segment, -1, r});
   return r;
 }
 
@@ -294,9 +295,7 @@ Decision Evaluator::Decide() {
 
 bool Evaluator::InSegment(size_t i) {
   if (i >= c_->segment_nodes.size()) return false;
-  bool r = Eval(c_->segment_nodes[i]);
-  if (trace_) trace_->push_back({TraceEntry::Kind::kSegment, static_cast<int>(i), -1, r});
-  return r;
+  return Eval(c_->segment_nodes[i]);  // traced in Eval, once, when first computed
 }
 
 std::string_view Evaluator::SegmentList() {

@@ -97,7 +97,13 @@ class Parser {
     toks_ = std::move(tokens);
     while (!At(Tok::kEof)) {
       size_t before = pos_;
-      if (!ParseItem()) Sync();
+      // The name a statement declares, when the parse fails after it (see broken_names).
+      if (At(Tok::kIdent) && Peek().kind == Tok::kIdent) pending_name_ = std::string(Peek().text);
+      if (!ParseItem()) {
+        if (!pending_name_.empty()) p_.broken_names.insert(pending_name_);
+        Sync();
+      }
+      pending_name_.clear();
       if (pos_ == before) ++pos_;  // never loop without progress
     }
   }
@@ -948,6 +954,7 @@ class Parser {
   int last_line_ = 1;
   int depth_ = 0;
   bool depth_reported_ = false;
+  std::string pending_name_;
   int errors_ = 0;
 };
 

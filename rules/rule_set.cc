@@ -18,7 +18,8 @@ std::shared_ptr<RuleSet> RuleSet::Compile(std::string_view source, const std::st
   po.limits = options.limits;
   ParseSource(program, source, file_name, diags, po);
   std::unique_ptr<CompiledRules> compiled;
-  if (diags.has_errors()) return nullptr;
+  // The checker runs even after syntax errors (on what did parse), so one run reports every
+  // mistake; names whose declaration is broken are not reported again.
   CheckOptions co;
   co.registry = &registry;
   co.tables = options.tables.get();

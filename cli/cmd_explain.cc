@@ -1,0 +1,284 @@
+// tailorc explain RULES [--url URL] [--header 'N: V']... [--cookie N=V]... [--ip IP]
+//                      [--host HOST] [--method M] [--visitor ID]
+// Evaluates one request built from the flags and prints JSON: the page and variant, the
+// segments the request is in, the scores, the signals that were read (and their values), and a
+// trace of every rule evaluated, in order, so a content team can see why a request got its
+// variant.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "cli/command.h"
+#include "core/text.h"
+#include "rules/compiled.h"
+#include "rules/rule_set.h"
+#include "signals/signal_registry.h"
+
+namespace tailor::cli {
+namespace {
+
+int Run(const std::vector<std::string>& args);
+const Command kExplain = {
+    "explain",
+    "explain RULES [--url URL] [--header 'N: V']... [--cookie N=V]... [--ip IP] [--host H] "
+    "[--method M] [--visitor ID]",
+    "show how the rules decide one request (JSON: page, variant, segments, scores, signals, "
+    "trace)",
+    Run};
+
+std::string Json(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonNumber(double v) {
+  if (v != v || v == 1.0 / 0 || v == -1.0 / 0) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
+}
+
+std::string JsonValue(const Value& v) {
+  switch (v.type) {
+    case ValueType::kMissing: return "null";
+    case ValueType::kBool: return v.boolean ? "true" : "false";
+    case ValueType::kNumber: return JsonNumber(v.number);
+    case ValueType::kString: return Json(v.str);
+    case ValueType::kStringList: {
+      std::string out = "[";
+      for (size_t i = 0; i < v.list.size(); ++i) out += (i ? ", " : "") + Json(v.list[i]);
+      return out + "]";
+    }
+  }
+  return "null";
+}
+
+struct RequestSpec {
+  std::string url = "/";
+  std::string host, method = "GET", ip = "127.0.0.1", visitor;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::string> cookies;
+};
+
+int Run(const std::vector<std::string>& args) {
+  RequestSpec spec;
+  std::string rules_path;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto next = [&](std::string* out) {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "--url") {
+      if (!next(&spec.url)) return UsageError(kExplain, "--url needs a URL");
+    } else if (a == "--header") {
+      if (!next(&v)) return UsageError(kExplain, "--header needs 'Name: value'");
+      size_t colon = v.find(':');
+      if (colon == std::string::npos || colon == 0)
+        return UsageError(kExplain, "--header needs 'Name: value', got '" + v + "'");
+      spec.headers.push_back({v.substr(0, colon), std::string(TrimSpaces(std::string_view(v).substr(colon + 1)))});
+    } else if (a == "--cookie") {
+      if (!next(&v) || v.find('=') == std::string::npos)
+        return UsageError(kExplain, "--cookie needs NAME=VALUE");
+      spec.cookies.push_back(v);
+    } else if (a == "--ip") {
+      if (!next(&spec.ip)) return UsageError(kExplain, "--ip needs an address");
+    } else if (a == "--host") {
+      if (!next(&spec.host)) return UsageError(kExplain, "--host needs a host name");
+    } else if (a == "--method") {
+      if (!next(&spec.method)) return UsageError(kExplain, "--method needs a method");
+    } else if (a == "--visitor") {
+      if (!next(&spec.visitor)) return UsageError(kExplain, "--visitor needs an ID");
+    } else if (rules_path.empty() && !a.empty() && a[0] != '-') {
+      rules_path = a;
+    } else {
+      return UsageError(kExplain, "unexpected argument " + a);
+    }
+  }
+  if (rules_path.empty()) return UsageError(kExplain, "expected a rules file");
+
+  Diagnostics diags;
+  const SignalRegistry& registry = SignalRegistry::Builtin();
+  auto rules = RuleSet::LoadFile(rules_path, registry, diags);
+  for (const Diagnostic& d : diags.items())
+    if (d.severity == Severity::kError) std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
+  if (!rules) return 1;
+
+  // The request: "http://host/path?query" or "/path?query".
+  std::string url = spec.url, scheme = "http";
+  if (size_t p = url.find("://"); p != std::string::npos) {
+    scheme = url.substr(0, p);
+    url = url.substr(p + 3);
+    size_t slash = url.find_first_of("/?");
+    std::string host = url.substr(0, slash);
+    if (size_t colon = host.find(':'); colon != std::string::npos) host = host.substr(0, colon);
+    if (spec.host.empty()) spec.host = host;
+    url = slash == std::string::npos ? "/" : url.substr(slash);
+    if (!url.empty() && url[0] == '?') url = "/" + url;
+  }
+  if (spec.host.empty()) spec.host = "localhost";
+  if (size_t hash = url.find('#'); hash != std::string::npos) url.resize(hash);
+  size_t q = url.find('?');
+  std::string raw_path = url.substr(0, q), query = q == std::string::npos ? "" : url.substr(q + 1);
+  std::vector<char> path_buf(raw_path.size() + 1);
+  Arena path_arena(path_buf.data(), path_buf.size());
+  std::string path(PercentDecode(raw_path, path_arena, false).value_or(raw_path));
+  if (path.empty() || path[0] != '/') path = "/" + path;
+
+  if (!spec.cookies.empty()) {
+    std::string cookie;
+    for (const std::string& c : spec.cookies) cookie += (cookie.empty() ? "" : "; ") + c;
+    spec.headers.push_back({"Cookie", cookie});
+  }
+  bool has_host_header = false;
+  for (auto& h : spec.headers) has_host_header = has_host_header || EqualsIgnoreCase(h.first, "Host");
+  if (!has_host_header) spec.headers.push_back({"Host", spec.host});
+  std::vector<HeaderField> fields;
+  for (auto& [n, v] : spec.headers) fields.push_back({n, v});
+
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  if (inet_pton(AF_INET, spec.ip.c_str(), &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr) == 1) {
+    addr.ss_family = AF_INET;
+    addr_len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, spec.ip.c_str(), &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr) == 1) {
+    addr.ss_family = AF_INET6;
+    addr_len = sizeof(sockaddr_in6);
+  } else {
+    return UsageError(kExplain, "--ip: not an IPv4 or IPv6 address: " + spec.ip);
+  }
+
+  RequestView view;
+  view.method = spec.method;
+  view.scheme = scheme;
+  view.host = spec.host;
+  view.path = path;
+  view.query = query;
+  view.headers = fields;
+  view.client_ip = spec.ip;
+  view.client_addr = reinterpret_cast<const sockaddr*>(&addr);
+  view.client_addr_len = addr_len;
+  view.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+
+  Services services;
+  std::vector<char> memo_buf(registry.memo_size() + 16, 0);
+  RequestMemo memo(memo_buf.data(), registry.memo_size());
+  std::vector<char> arena_buf(1 << 16);
+  Arena arena(arena_buf.data(), arena_buf.size());
+  EvalEnv env{view, services, arena, memo, spec.visitor, true};
+  std::unique_ptr<char[]> state_buf(new char[rules->state_size() + 16]);
+  void* state = reinterpret_cast<void*>(
+      (reinterpret_cast<uintptr_t>(state_buf.get()) + 15) & ~static_cast<uintptr_t>(15));
+  Evaluator ev(*rules, env, state);
+  std::vector<TraceEntry> trace;
+  ev.set_trace(&trace);
+
+  Decision d = ev.Decide();
+  const CompiledRules& c = rules->compiled();
+  std::string out = "{\n";
+  out += "  \"page\": " + (d.page >= 0 ? Json(d.page_pattern) : std::string("null")) + ",\n";
+  out += "  \"variant\": " + (d.page >= 0 && !d.variant.empty() ? Json(d.variant) : std::string("null")) + ",\n";
+  out += "  \"default\": " + std::string(d.is_default ? "true" : "false") + ",\n";
+  out += "  \"segments\": [";
+  bool first = true;
+  for (size_t i = 0; i < rules->num_segments(); ++i) {
+    if (!ev.InSegment(i)) continue;
+    out += (first ? "" : ", ") + Json(rules->segment_name(i));
+    first = false;
+  }
+  out += "],\n  \"scores\": {";
+  for (size_t i = 0; i < rules->num_scores(); ++i) {
+    out += std::string(i ? "," : "") + "\n    " + Json(rules->score_name(i)) +
+           ": {\"points\": " + JsonNumber(ev.ScorePoints(i)) + ", \"band\": " +
+           (rules->score_has_bands(i) ? Json(ev.ScoreBand(i)) : std::string("null")) + "}";
+  }
+  out += rules->num_scores() ? "\n  },\n" : "},\n";
+  out += "  \"experiments\": {";
+  for (size_t i = 0; i < rules->experiments().size(); ++i) {
+    std::string_view v = ev.ExperimentVariant(i);
+    out += std::string(i ? ", " : "") + Json(rules->experiments()[i].name) + ": " +
+           (v.empty() ? std::string("null") : Json(v));
+  }
+  out += "},\n  \"signals\": {";
+  first = true;
+  for (size_t i = 0; i < ev.num_slots(); ++i) {
+    if (!ev.slot_is_signal(i) || !ev.slot_computed(i)) continue;
+    out += std::string(first ? "" : ",") + "\n    " + Json(ev.slot_name(i)) + ": " +
+           JsonValue(ev.slot_value(i));
+    first = false;
+  }
+  out += first ? "},\n" : "\n  },\n";
+  out += "  \"trace\": [";
+  first = true;
+  for (const TraceEntry& t : trace) {
+    std::string rule, at;
+    switch (t.kind) {
+      case TraceEntry::Kind::kPage: {
+        const CompiledPage& p = c.pages[t.index];
+        rule = std::string("page ") + (p.kind == CompiledPage::Kind::kRegex ? "matches " : "") +
+               "\"" + std::string(p.pattern) + "\"" +
+               (p.host.empty() ? "" : " host \"" + std::string(p.host) + "\"");
+        at = std::string(p.file) + ":" + std::to_string(p.line);
+        break;
+      }
+      case TraceEntry::Kind::kVariant: {
+        const CompiledVariant& v = c.variants[t.index];
+        rule = "variant \"" + std::string(v.name) + "\" when " + std::string(v.text);
+        at = std::string(c.pages[d.page].file) + ":" + std::to_string(v.line);
+        break;
+      }
+      case TraceEntry::Kind::kSegment:
+        rule = "segment " + std::string(c.segment_names[t.index]) + " = " +
+               std::string(c.segment_texts[t.index]);
+        at = std::string(c.segment_files[t.index]) + ":" + std::to_string(c.segment_lines[t.index]);
+        break;
+      case TraceEntry::Kind::kScoreItem: {
+        const CompiledScore& s = c.scores[t.index];
+        double pts = s.items[t.item].first;
+        rule = "score " + std::string(s.name) + ": " + (pts < 0 ? "" : "+") + JsonNumber(pts) +
+               " when " + std::string(s.item_texts[t.item]);
+        at = "line " + std::to_string(s.item_lines[t.item]);
+        break;
+      }
+      case TraceEntry::Kind::kExperiment:
+        rule = "experiment " + rules->experiments()[t.index].name;
+        break;
+    }
+    out += std::string(first ? "" : ",") + "\n    {\"rule\": " + Json(rule) +
+           (at.empty() ? "" : ", \"at\": " + Json(at)) +
+           ", \"result\": " + (t.result ? "true" : "false") + "}";
+    first = false;
+  }
+  out += first ? "]\n}\n" : "\n  ]\n}\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace
+TAILORC_COMMAND(explain, kExplain.name, kExplain.usage, kExplain.summary, kExplain.run);
+}  // namespace tailor::cli
