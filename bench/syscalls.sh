@@ -62,7 +62,11 @@ for name in $CONFIGS; do
   for _ in $(seq 50); do [ -s "$prefix/logs/nginx.pid" ] && break; sleep 0.1; done
   MASTER=$(cat "$prefix/logs/nginx.pid")
   WORKER=""
-  for _ in $(seq 50); do WORKER=$(ps -o pid= --ppid "$MASTER" | tr -d ' ' | head -1); [ -n "$WORKER" ] && break; sleep 0.1; done
+  for _ in $(seq 50); do
+    # The master's child, from /proc (no procps needed): field 4 of /proc/PID/stat is the PPID.
+    WORKER=$(awk -v m="$MASTER" '{ sub(/^.*\) /, ""); if ($2 == m) { split(FILENAME, f, "/"); print f[3]; exit } }' /proc/[0-9]*/stat 2>/dev/null || true)
+    [ -n "$WORKER" ] && break; sleep 0.1
+  done
   # Warm up: lazy initialisation and the open file cache are not per-request costs.
   perl "$ROOT/bench/corpus/replay.pl" "$CORPUS" "$port" 500 >/dev/null
   strace -c -f -p "$WORKER" -o "$OUT/$name.strace" 2>/dev/null &
