@@ -75,6 +75,25 @@ TEST_F(TableRegistryTest, LoadsSwapsAndRejects) {
   EXPECT_TRUE(reg.Poll().empty());
 }
 
+TEST_F(TableRegistryTest, AFileThatDisappearsKeepsTheTable) {
+  TableRegistry reg;
+  Diagnostics d;
+  ASSERT_EQ(reg.Add("customers", path_, "id", d), 0);
+  fs::remove(path_);
+  auto r = reg.Poll();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kRejected);
+  EXPECT_NE(r[0].event.message.find("No such file"), std::string::npos) << r[0].event.message;
+  EXPECT_TRUE(reg.Poll().empty());  // reported once
+  EXPECT_EQ(Tier(*reg.Current(), "c1"), "gold");
+  Write("id,tier\nc1,back\n");
+  reg.Poll();
+  r = reg.Wait();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kSwapped);
+  EXPECT_EQ(Tier(*reg.Current(), "c1"), "back");
+}
+
 TEST_F(TableRegistryTest, ConfigTimeErrorsCarryLines) {
   Write("id,tier\nc1,gold,x\n");
   TableRegistry reg;
