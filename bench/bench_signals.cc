@@ -1,0 +1,144 @@
+// Request-signal families: UA classification (uncached scan and cache hit), referrer
+// classification, profile cookie verify+decode, Accept-Language lookup, and one full
+// device+referrer+visitor evaluation through the registry.
+#include <benchmark/benchmark.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "signals/device_classifier.h"
+#include "signals/language.h"
+#include "signals/referrer_classifier.h"
+#include "signals/signal_registry.h"
+#include "signals/visitor_profile.h"
+
+namespace tailor {
+namespace {
+
+// The real-world UAs of the unit-test set (signals/testdata/user_agents.tsv).
+const std::vector<std::string>& TestUserAgents() {
+  static const std::vector<std::string> uas = [] {
+    std::vector<std::string> out;
+    std::ifstream in(std::string(TAILOR_SOURCE_DIR) + "/signals/testdata/user_agents.tsv");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      size_t a = line.find('\t'), b = line.find('\t', a + 1), c = line.find('\t', b + 1);
+      if (c != std::string::npos && c + 1 < line.size()) out.push_back(line.substr(c + 1));
+    }
+    return out;
+  }();
+  return uas;
+}
+
+const DeviceClassifier& Device() {
+  static auto c = DeviceClassifier::Create();
+  return *c.value();
+}
+
+void BM_DeviceClassifyUncached(benchmark::State& state) {
+  const auto& uas = TestUserAgents();
+  auto ws = Device().NewWorkspace();
+  size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    const std::string& ua = uas[i++ % uas.size()];
+    bytes += ua.size();
+    benchmark::DoNotOptimize(Device().ClassifyUncached(ua, {}, *ws.value()));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_DeviceClassifyUncached);
+
+void BM_DeviceClassifyUncachedChromeDesktop(benchmark::State& state) {
+  const std::string ua =
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/124.0.0.0 Safari/537.36";
+  auto ws = Device().NewWorkspace();
+  for (auto _ : state) benchmark::DoNotOptimize(Device().ClassifyUncached(ua, {}, *ws.value()));
+}
+BENCHMARK(BM_DeviceClassifyUncachedChromeDesktop);
+
+void BM_DeviceClassifyCached(benchmark::State& state) {
+  const auto& uas = TestUserAgents();
+  auto ws = Device().NewWorkspace();
+  for (const auto& ua : uas) Device().Classify(ua, {}, *ws.value());
+  size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Device().Classify(uas[i++ % uas.size()], {}, *ws.value()));
+}
+BENCHMARK(BM_DeviceClassifyCached);
+
+void BM_ReferrerClassify(benchmark::State& state) {
+  static const ReferrerClassifier classifier;
+  const char* referers[] = {"https://www.google.com/search?q=red+running+shoes",
+                            "https://l.facebook.com/l.php?u=https%3A%2F%2Fshop.example.com",
+                            "https://news.example-blog.org/2024/05/best-shoes",
+                            "https://shop.example.com/cart", "https://chatgpt.com/"};
+  alignas(16) char buf[4096];
+  size_t i = 0;
+  for (auto _ : state) {
+    Arena arena(buf, sizeof buf);
+    benchmark::DoNotOptimize(classifier.Classify(referers[i++ % 5], "shop.example.com",
+                                                 "utm_campaign=x&page=2", {}, arena));
+  }
+}
+BENCHMARK(BM_ReferrerClassify);
+
+void BM_ReferrerClassifyWithDatabase(benchmark::State& state) {
+  static ReferrerClassifier* classifier = [] {
+    auto* c = new ReferrerClassifier();
+    Diagnostics d;
+    c->LoadDatabaseFile(std::string(TAILOR_SOURCE_DIR) + "/../shared/data/referers/referers.yml",
+                        d);
+    return c;
+  }();
+  alignas(16) char buf[4096];
+  for (auto _ : state) {
+    Arena arena(buf, sizeof buf);
+    benchmark::DoNotOptimize(classifier->Classify("https://www.google.co.uk/search?q=boots",
+                                                  "shop.example.com", "", {}, arena));
+  }
+}
+BENCHMARK(BM_ReferrerClassifyWithDatabase);
+
+void BM_ProfileVerifyDecode(benchmark::State& state) {
+  auto codec = ProfileCodec::Create("0123456789abcdef0123456789abcdef", {});
+  VisitorProfile p{};
+  ProfileUpdate u;
+  u.now_ms = 1767225600000LL;
+  u.medium = Medium::kSearch;
+  u.source = "google";
+  codec.value()->Update(&p, true, u);
+  char cookie[kMaxProfileCookie];
+  size_t n = codec.value()->Encode(p, cookie, sizeof cookie);
+  std::string_view value(cookie, n);
+  VisitorProfile out;
+  for (auto _ : state) benchmark::DoNotOptimize(codec.value()->Decode(value, &out));
+}
+BENCHMARK(BM_ProfileVerifyDecode);
+
+void BM_ProfileUpdateEncode(benchmark::State& state) {
+  auto codec = ProfileCodec::Create("0123456789abcdef0123456789abcdef", {});
+  VisitorProfile p{};
+  ProfileUpdate u;
+  u.now_ms = 1767225600000LL;
+  codec.value()->Update(&p, true, u);
+  char cookie[kMaxProfileCookie];
+  for (auto _ : state) {
+    u.now_ms += 1000;
+    codec.value()->Update(&p, false, u);
+    benchmark::DoNotOptimize(codec.value()->Encode(p, cookie, sizeof cookie));
+  }
+}
+BENCHMARK(BM_ProfileUpdateEncode);
+
+void BM_LanguageMatch(benchmark::State& state) {
+  auto m = LanguageMatcher::Create({"fr", "en", "de", "es", "it"}, "en");
+  for (auto _ : state)
+    benchmark::DoNotOptimize(m.value()->Match("de-CH,de;q=0.9,en-US;q=0.8,en;q=0.7,*;q=0.5"));
+}
+BENCHMARK(BM_LanguageMatch);
+
+}  // namespace
+}  // namespace tailor

@@ -1,0 +1,61 @@
+// tailorc classify: device classification as the device.* signals do it.
+// stdin: one User-Agent per line; stdout: "type<TAB>os<TAB>browser<TAB>bot" per line
+// (bot is "true" or "false"). Streams: one vectorscan scan per distinct UA, a cache for
+// repeats, buffered output.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/command.h"
+#include "signals/device_classifier.h"
+
+namespace tailor::cli {
+namespace {
+
+int Run(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    std::fprintf(stderr, "tailorc classify: takes no arguments (User-Agents on stdin)\n");
+    return 2;
+  }
+  auto created = DeviceClassifier::Create();
+  if (!created.ok()) {
+    std::fprintf(stderr, "tailorc classify: %s\n", created.status().message().c_str());
+    return 1;
+  }
+  const DeviceClassifier& classifier = *created.value();
+  auto ws = classifier.NewWorkspace();
+  if (!ws.ok()) {
+    std::fprintf(stderr, "tailorc classify: %s\n", ws.status().message().c_str());
+    return 1;
+  }
+  std::string out;
+  out.reserve(1 << 17);
+  char* buf = nullptr;
+  size_t cap = 0;
+  ssize_t len;
+  while ((len = getline(&buf, &cap, stdin)) >= 0) {
+    std::string_view ua(buf, static_cast<size_t>(len));
+    while (!ua.empty() && (ua.back() == '\n' || ua.back() == '\r')) ua.remove_suffix(1);
+    DeviceInfo d = classifier.Classify(ua, {}, *ws.value());
+    out += DeviceTypeName(d.type);
+    out += '\t';
+    out += DeviceOsName(d.os);
+    out += '\t';
+    out += BrowserName(d.browser);
+    out += d.bot ? "\ttrue\n" : "\tfalse\n";
+    if (out.size() > 1 << 16) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
+  }
+  std::free(buf);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+}  // namespace
+TAILORC_COMMAND(classify, "classify", "classify",
+                "classify User-Agents from stdin: type<TAB>os<TAB>browser<TAB>bot", Run);
+}  // namespace tailor::cli

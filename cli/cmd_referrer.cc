@@ -1,0 +1,76 @@
+// tailorc referrer: classifies referrers as the referrer.* signals do.
+// stdin: lines "REFERRER_URL[<TAB>LANDING_URL]"; stdout: "medium<TAB>source<TAB>term" per line.
+// The landing URL gives the request's host (same host = internal) and its query (utm_*,
+// click IDs). An empty REFERRER_URL is a direct visit.
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/command.h"
+#include "core/diagnostic.h"
+#include "signals/referrer_classifier.h"
+
+namespace tailor::cli {
+namespace {
+
+// Control characters (a decoded %09 or %0A in a search term) would break the line format.
+void WriteField(std::string_view s, std::string& out) {
+  for (char c : s) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+}
+
+int Run(const std::vector<std::string>& args);
+const Command kSelf = {"referrer", "referrer [--referrers FILE] [--own-host HOST]...",
+                       "classify REFERRER_URL[<TAB>LANDING_URL] lines from stdin", Run};
+
+int Run(const std::vector<std::string>& args) {
+  ReferrerClassifier classifier;
+  std::vector<std::string> own_storage;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--referrers" && i + 1 < args.size()) {
+      Diagnostics diags;
+      bool ok = classifier.LoadDatabaseFile(args[++i], diags);
+      for (const Diagnostic& d : diags.items())
+        std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
+      if (!ok) return 1;
+    } else if (args[i] == "--own-host" && i + 1 < args.size()) {
+      own_storage.push_back(args[++i]);
+    } else {
+      return UsageError(kSelf, "unexpected argument \"" + args[i] + "\"");
+    }
+  }
+  std::vector<std::string_view> own(own_storage.begin(), own_storage.end());
+  std::vector<char> arena_buf(64 * 1024);
+  std::string line, out;
+  char* buf = nullptr;
+  size_t cap = 0;
+  ssize_t len;
+  while ((len = getline(&buf, &cap, stdin)) >= 0) {
+    std::string_view l(buf, static_cast<size_t>(len));
+    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
+    size_t tab = l.find('\t');
+    std::string_view referer = l.substr(0, tab);
+    std::string_view landing = tab == std::string_view::npos ? std::string_view() : l.substr(tab + 1);
+    UrlParts landing_url = SplitUrl(landing);
+    Arena arena(arena_buf.data(), arena_buf.size());
+    ReferrerResult r =
+        classifier.Classify(referer, landing_url.host, landing_url.query, own, arena);
+    WriteField(MediumName(r.medium), out);
+    out += '\t';
+    WriteField(r.source, out);
+    out += '\t';
+    WriteField(r.term, out);
+    out += '\n';
+    if (out.size() > 1 << 16) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
+  }
+  std::free(buf);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+}  // namespace
+TAILORC_COMMAND(referrer, kSelf.name, kSelf.usage, kSelf.summary, Run);
+}  // namespace tailor::cli
