@@ -32,7 +32,7 @@ inline constexpr size_t kMaxExperiments = 256;
 inline constexpr size_t kMaxVariantsPerExperiment = 64;
 inline constexpr size_t kMaxExperimentNameLength = 64;  // experiment, variant, layer names
 inline constexpr size_t kMaxSaltLength = 256;
-inline constexpr uint64_t kMaxTotalWeight = 1000000;
+inline constexpr uint64_t kMaxTotalWeight = 1000000000;
 
 // How the unit of randomization is found in a request.
 enum class UnitKind : unsigned char {

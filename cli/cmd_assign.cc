@@ -1,0 +1,82 @@
+// tailorc assign: the variant each unit ID gets in each experiment of a rules file, by the
+// bucketing spec (docs/experiments.md), so an analyst can reproduce assignments offline.
+// Audience (`when`), dates, bots and consent are not applied: this is the pure bucketing.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "experiments/experiment_assigner.h"
+#include "rules/rule_set.h"
+
+namespace tailor::cli {
+namespace {
+
+int Run(const std::vector<std::string>& args);
+const Command kCommand = {"assign", "assign RULES [--experiment NAME] < IDS",
+                          "print id, experiment, variant (- if not enrolled) for IDs on stdin",
+                          Run};
+
+int Run(const std::vector<std::string>& args) {
+  std::string rules_path, only;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--experiment") {
+      if (i + 1 >= args.size()) return UsageError(kCommand, "--experiment needs a name");
+      only = args[++i];
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      return UsageError(kCommand, "unknown option \"" + args[i] + "\"");
+    } else if (rules_path.empty()) {
+      rules_path = args[i];
+    } else {
+      return UsageError(kCommand, "one rules file only");
+    }
+  }
+  if (rules_path.empty()) return UsageError(kCommand, "missing the rules file");
+
+  Diagnostics diags;
+  auto rules = RuleSet::LoadFile(rules_path, SignalRegistry::Builtin(), diags);
+  std::optional<ExperimentSet> set;
+  if (rules) set = BuildExperimentSet(*rules, diags, rules_path);
+  for (const Diagnostic& d : diags.items()) std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
+  if (!rules || !set) return 1;
+
+  std::vector<size_t> selected;
+  if (!only.empty()) {
+    auto index = set->Find(only);
+    if (!index) {
+      std::fprintf(stderr, "tailorc assign: no experiment \"%s\" in %s\n", only.c_str(),
+                   rules_path.c_str());
+      return 1;
+    }
+    selected.push_back(*index);
+  } else {
+    for (size_t i = 0; i < set->size(); ++i) selected.push_back(i);
+  }
+
+  std::ios::sync_with_stdio(false);
+  std::string id, out;
+  while (std::getline(std::cin, id)) {
+    if (!id.empty() && id.back() == '\r') id.pop_back();
+    if (id.empty()) continue;
+    for (size_t index : selected) {
+      int v = set->Assign(index, id);
+      out += id;
+      out += '\t';
+      out += set->experiment(index).name;
+      out += '\t';
+      out += v == ExperimentSet::kNotEnrolled ? std::string_view("-") : set->VariantName(index, v);
+      out += '\n';
+    }
+    if (out.size() > (1 << 16)) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace
+TAILORC_COMMAND(assign, "assign", kCommand.usage, kCommand.summary, Run);
+}  // namespace tailor::cli
