@@ -163,6 +163,14 @@ const char *tailor_error_kind_name(int kind);
 /* Exposures of this request: labels (tailor_engine_exposure_label) of the experiments the
  * unit is enrolled in and that were evaluated. Returns how many were written to ids. */
 size_t tailor_eval_exposures(tailor_eval_t *ev, size_t *ids, size_t max);
+/* Signals readable as nginx variables: every signal that takes no argument, e.g.
+ * "geo.country" (variable $tailor_geo_country). */
+size_t tailor_signal_count(void);
+const char *tailor_signal_name(size_t i);
+/* The signal's value as text (numbers in shortest form, bools "1"/"0"). Returns 1 and sets
+ * *out when present, 0 when missing. */
+int tailor_eval_signal(tailor_eval_t *ev, size_t i, tailor_str_t *out);
+
 /* Bit mask of TAILOR_ERR_* kinds that occurred in this evaluation. */
 uint32_t tailor_eval_errors(tailor_eval_t *ev);
 /* "hero:bold,pricing:control": the same experiments as tailor_eval_exposures(). */

@@ -341,3 +341,44 @@ TAILOR_EXPORT size_t tailor_eval_exposures(tailor_eval_t* ev, size_t* ids, size_
 TAILOR_EXPORT uint32_t tailor_eval_errors(tailor_eval_t* ev) {
   return ev->errors | (ev->evaluation ? ev->evaluation->errors() : 0);
 }
+
+namespace {
+
+// The registry's argument-less signals, in registry order, with their names as C strings.
+const std::vector<std::pair<const SignalDef*, std::string>>& VariableSignals() {
+  static const std::vector<std::pair<const SignalDef*, std::string>> signals = [] {
+    std::vector<std::pair<const SignalDef*, std::string>> v;
+    for (const SignalDef& s : SignalRegistry::Builtin().all())
+      if (s.arg == SignalArg::kNone) v.emplace_back(&s, s.name);
+    return v;
+  }();
+  return signals;
+}
+
+}  // namespace
+
+TAILOR_EXPORT size_t tailor_signal_count(void) {
+  try {
+    return VariableSignals().size();
+  } catch (...) {
+    return 0;
+  }
+}
+
+TAILOR_EXPORT const char* tailor_signal_name(size_t i) {
+  return VariableSignals()[i].second.c_str();
+}
+
+TAILOR_EXPORT int tailor_eval_signal(tailor_eval_t* ev, size_t i, tailor_str_t* out) {
+  *out = {0, ""};
+  try {
+    if (ev->evaluation == nullptr || i >= VariableSignals().size()) return 0;
+    std::string_view text;
+    if (!ev->evaluation->SignalText(*VariableSignals()[i].first, &text)) return 0;
+    *out = Str(text);
+    return 1;
+  } catch (...) {
+    ev->errors |= 1u << TAILOR_ERR_EVAL;
+    return 0;
+  }
+}

@@ -1,5 +1,6 @@
 #include "engine/request_evaluation.h"
 
+#include <charconv>
 #include <cstring>
 #include <new>
 
@@ -161,6 +162,52 @@ namespace tailor {
 size_t RequestEvaluation::ProfileCookie(char* out, size_t cap) {
   if (!options_.consent || services_.profile == nullptr) return 0;
   return EncodeRequestProfile(env_, out, cap);
+}
+
+}  // namespace tailor
+
+namespace tailor {
+
+bool RequestEvaluation::SignalText(const SignalDef& signal, std::string_view* out) {
+  Value v = signal.fn(SignalArgs{}, env_);
+  switch (v.type) {
+    case ValueType::kMissing:
+      return false;
+    case ValueType::kString:
+      *out = v.str;
+      return true;
+    case ValueType::kBool:
+      *out = v.boolean ? "1" : "0";
+      return true;
+    case ValueType::kNumber: {
+      char* buf = arena_.AllocateChars(32);
+      if (buf == nullptr) {
+        errors_ |= kErrScratch;
+        return false;
+      }
+      auto r = std::to_chars(buf, buf + 32, v.number);
+      *out = std::string_view(buf, r.ptr - buf);
+      return true;
+    }
+    case ValueType::kStringList: {
+      size_t len = 0;
+      for (std::string_view s : v.list) len += s.size() + 1;
+      char* buf = arena_.AllocateChars(len ? len : 1);
+      if (buf == nullptr) {
+        errors_ |= kErrScratch;
+        return false;
+      }
+      size_t o = 0;
+      for (std::string_view s : v.list) {
+        if (o) buf[o++] = ',';
+        std::memcpy(buf + o, s.data(), s.size());
+        o += s.size();
+      }
+      *out = std::string_view(buf, o);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace tailor

@@ -59,6 +59,9 @@ class RequestEvaluation {
   // The updated visitor profile cookie value; 0 when there is none to write.
   size_t ProfileCookie(char* out, size_t cap);
   uint32_t errors() const { return errors_; }
+  // A registry signal's value as text for an nginx variable: strings as they are, numbers in
+  // shortest form, bools "1"/"0", lists comma-separated. False when missing.
+  bool SignalText(const SignalDef& signal, std::string_view* out);
 
   EvalEnv& env() { return env_; }
   Evaluator* evaluator() { return evaluator_; }

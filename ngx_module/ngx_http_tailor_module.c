@@ -1,7 +1,7 @@
 /*
- * Tailor: directives, configuration, the request context, the phase handler and the header
- * filter. Rules are compiled by the core library at configuration time (so `nginx -t` reports
- * every rule error); requests only evaluate them.
+ * Tailor: directives, configuration, the request context, the phase handlers and the
+ * header filter. Everything is compiled by the core library when the configuration loads
+ * (so `nginx -t` reports every error); requests only evaluate.
  */
 
 #include <ngx_config.h>
@@ -23,12 +23,26 @@ static char *ngx_http_tailor_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_tailor_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_tailor_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_tailor_init_process(ngx_cycle_t *cycle);
 
-static char *ngx_http_tailor_rules(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_tailor_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_tailor_geoip2(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_tailor_strings(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_tailor_engine(ngx_conf_t *cf,
+    ngx_http_tailor_main_conf_t *tmcf);
 static void ngx_http_tailor_engine_cleanup(void *data);
 static void ngx_http_tailor_conf_log(void *ctx, int level, const char *msg,
     size_t len);
+static void ngx_http_tailor_cycle_log(void *ctx, int level, const char *msg,
+    size_t len);
+static void ngx_http_tailor_poll(ngx_event_t *ev);
+
+
+static ngx_conf_num_bounds_t  ngx_http_tailor_msec_bounds = {
+    ngx_conf_check_num_bounds, 0, 86400000
+};
 
 
 static ngx_command_t  ngx_http_tailor_commands[] = {
@@ -42,9 +56,72 @@ static ngx_command_t  ngx_http_tailor_commands[] = {
 
     { ngx_string("tailor_rules"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_tailor_rules,
+      ngx_http_tailor_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, rules_file),
+      NULL },
+
+    { ngx_string("tailor_geoip2"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_tailor_geoip2,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("tailor_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_tailor_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, secret_file),
+      NULL },
+
+    { ngx_string("tailor_referrers"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_tailor_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, referrers_file),
+      NULL },
+
+    { ngx_string("tailor_languages"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_tailor_strings,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, languages),
+      NULL },
+
+    { ngx_string("tailor_own_hosts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_tailor_strings,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, own_hosts),
+      NULL },
+
+    { ngx_string("tailor_profile_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, profile_cookie),
+      NULL },
+
+    { ngx_string("tailor_visit_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, visit_timeout),
+      &ngx_http_tailor_msec_bounds },
+
+    { ngx_string("tailor_tables_reload"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, tables_reload),
+      &ngx_http_tailor_msec_bounds },
+
+    { ngx_string("tailor_bots_default"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, bots_default),
       NULL },
 
     { ngx_string("tailor_visitor_cookie"),
@@ -52,6 +129,41 @@ static ngx_command_t  ngx_http_tailor_commands[] = {
       ngx_http_tailor_visitor_cookie,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("tailor_consent"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tailor_loc_conf_t, consent),
+      NULL },
+
+    { ngx_string("tailor_gpc"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tailor_loc_conf_t, gpc),
+      NULL },
+
+    { ngx_string("tailor_debug_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tailor_loc_conf_t, debug_header),
+      NULL },
+
+    { ngx_string("tailor_static_variants"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tailor_loc_conf_t, static_variants),
+      NULL },
+
+    { ngx_string("tailor_private"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tailor_loc_conf_t, private_cache),
       NULL },
 
     { ngx_string("tailor_status"),
@@ -87,7 +199,7 @@ ngx_module_t  ngx_http_tailor_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_tailor_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -98,28 +210,18 @@ ngx_module_t  ngx_http_tailor_module = {
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
+/* The worker's reload timer (geo databases and tables). */
+static ngx_event_t  ngx_http_tailor_poll_event;
+
 /* 13 months: the longest visitor-cookie lifetime European regulators accept by default. */
 #define NGX_HTTP_TAILOR_COOKIE_MAX_AGE  (395 * 86400)
 
 
-/*
- * The context lives on the main request. nginx clears module contexts on internal redirects
- * (try_files, rewrites to a variant file): a pool cleanup entry finds it again, so the
- * decision and the visitor ID stay the same for the whole request.
- */
 ngx_http_tailor_ctx_t *
-ngx_http_tailor_get_ctx(ngx_http_request_t *r)
+ngx_http_tailor_find_ctx(ngx_http_request_t *r)
 {
-    size_t                        size, nheaders, i;
-    u_char                       *p;
-    ngx_uint_t                    n;
-    ngx_list_part_t              *part;
-    ngx_table_elt_t              *h;
-    ngx_time_t                   *tp;
-    ngx_pool_cleanup_t           *cln;
-    tailor_header_t              *headers;
-    ngx_http_tailor_ctx_t        *ctx;
-    ngx_http_tailor_main_conf_t  *tmcf;
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_tailor_ctx_t  *ctx;
 
     r = r->main;
 
@@ -128,6 +230,7 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
+    /* nginx clears module contexts on internal redirects: find it again in the pool */
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler == ngx_http_tailor_ctx_cleanup) {
             ctx = cln->data;
@@ -136,6 +239,38 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
         }
     }
 
+    return NULL;
+}
+
+
+/*
+ * The context lives on the main request and across internal redirects (try_files, a
+ * rewrite to a variant file): the decision and the visitor ID stay the same for the whole
+ * request.
+ */
+ngx_http_tailor_ctx_t *
+ngx_http_tailor_get_ctx(ngx_http_request_t *r)
+{
+    size_t                        size, nheaders, i;
+    u_char                       *p;
+    ngx_uint_t                    n;
+    ngx_time_t                   *tp;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h;
+    ngx_pool_cleanup_t           *cln;
+    tailor_header_t              *headers;
+    tailor_eval_options_t         opts;
+    ngx_http_tailor_ctx_t        *ctx;
+    ngx_http_tailor_loc_conf_t   *tlcf;
+    ngx_http_tailor_main_conf_t  *tmcf;
+
+    ctx = ngx_http_tailor_find_ctx(r);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tailor_module);
+    r = r->main;
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_tailor_module);
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_tailor_ctx_t));
@@ -198,7 +333,9 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
     tp = ngx_timeofday();
     ctx->request.now_ms = (int64_t) tp->sec * 1000 + tp->msec;
 
-    if (ngx_http_tailor_visitor_init(r, tmcf, ctx) != NGX_OK) {
+    ctx->consent = ngx_http_tailor_consent(r, tlcf, ctx);
+
+    if (ctx->consent && ngx_http_tailor_visitor_init(r, tmcf, ctx) != NGX_OK) {
         return ctx;
     }
 
@@ -213,16 +350,16 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
     }
     p = ngx_align_ptr(p, TAILOR_EVAL_ALIGN);
 
-    {
-        tailor_str_t  visitor;
+    opts.visitor_id.len = ctx->visitor.len;
+    opts.visitor_id.data = (const char *) ctx->visitor.data;
+    opts.consent = ctx->consent;
+    /* no cookie support, nothing personal to show: the canonical page */
+    opts.default_only = (r->method == NGX_HTTP_HEAD);
 
-        visitor.len = ctx->visitor.len;
-        visitor.data = (const char *) ctx->visitor.data;
-
-        ctx->eval = tailor_eval_init(tmcf->engine, &ctx->request, visitor, p, size);
-    }
+    ctx->eval = tailor_eval_init(tmcf->engine, &ctx->request, &opts, p, size);
 
     if (ctx->eval == NULL) {
+        ctx->errors |= 1u << TAILOR_ERR_EVAL;
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "tailor: evaluation unavailable, serving the default");
     }
@@ -234,7 +371,12 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
 static void
 ngx_http_tailor_ctx_cleanup(void *data)
 {
-    /* Marker only: the context memory belongs to the request pool. */
+    ngx_http_tailor_ctx_t  *ctx = data;
+
+    /* releases the geo and table snapshots the request held */
+    if (ctx->eval) {
+        tailor_eval_finish(ctx->eval);
+    }
 }
 
 
@@ -260,6 +402,7 @@ ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx)
     }
 
     ctx->label = d.label;
+    ctx->is_default = d.is_default ? 1 : 0;
     ctx->variant.len = d.variant.len;
     ctx->variant.data = (u_char *) d.variant.data;
     ctx->page.len = d.page.len;
@@ -289,48 +432,18 @@ ngx_http_tailor_handler(ngx_http_request_t *r)
     /* Decide on the URI as requested, before any rewrite in this location changes it. */
     (void) ngx_http_tailor_decide(r, ctx);
 
+    if (tlcf->static_variants && !ctx->rewritten) {
+        return ngx_http_tailor_static_variant(r, ctx);
+    }
+
     return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_tailor_log_handler(ngx_http_request_t *r)
-{
-    ngx_http_tailor_ctx_t        *ctx;
-    ngx_http_tailor_main_conf_t  *tmcf;
-
-    if (r != r->main) {
-        return NGX_OK;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_tailor_module);
-    if (ctx == NULL) {
-        /* Tailor was not used by this request (or its context was reset: find it) */
-        ngx_pool_cleanup_t  *cln;
-
-        for (cln = r->pool->cleanup; cln; cln = cln->next) {
-            if (cln->handler == ngx_http_tailor_ctx_cleanup) {
-                ctx = cln->data;
-                break;
-            }
-        }
-
-        if (ctx == NULL) {
-            return NGX_OK;
-        }
-    }
-
-    tmcf = ngx_http_get_module_main_conf(r, ngx_http_tailor_module);
-
-    (void) ngx_http_tailor_decide(r, ctx);
-
-    return ngx_http_tailor_count(r, tmcf, ctx);
 }
 
 
 static ngx_int_t
 ngx_http_tailor_header_filter(ngx_http_request_t *r)
 {
+    ngx_table_elt_t              *h;
     ngx_http_tailor_ctx_t        *ctx;
     ngx_http_tailor_loc_conf_t   *tlcf;
     ngx_http_tailor_main_conf_t  *tmcf;
@@ -345,10 +458,52 @@ ngx_http_tailor_header_filter(ngx_http_request_t *r)
     }
 
     ctx = ngx_http_tailor_get_ctx(r);
-    if (ctx != NULL && ctx->visitor_new && !ctx->cookie_sent) {
-        tmcf = ngx_http_get_module_main_conf(r, ngx_http_tailor_module);
-        if (ngx_http_tailor_visitor_set_cookie(r, tmcf, ctx) != NGX_OK) {
+    if (ctx == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    (void) ngx_http_tailor_decide(r, ctx);
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_tailor_module);
+
+    if (ngx_http_tailor_set_cookies(r, tmcf, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* A response chosen for a segment must not be replayed by a shared cache to another. */
+    if (tlcf->private_cache && ctx->page.len) {
+        if (ngx_http_tailor_private(r) != NGX_OK) {
             return NGX_ERROR;
+        }
+    }
+
+    if (tlcf->debug_header && ctx->page.len) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+        h->hash = 1;
+        ngx_str_set(&h->key, "X-Tailor-Variant");
+        h->value = ctx->variant;
+
+        if (ctx->eval && !ctx->segments_done) {
+            tailor_str_t  s;
+
+            ctx->segments_done = 1;
+            if (tailor_eval_segments(ctx->eval, &s) == 0) {
+                ctx->segments.len = s.len;
+                ctx->segments.data = (u_char *) s.data;
+            }
+        }
+
+        if (ctx->segments.len) {
+            h = ngx_list_push(&r->headers_out.headers);
+            if (h == NULL) {
+                return NGX_ERROR;
+            }
+            h->hash = 1;
+            ngx_str_set(&h->key, "X-Tailor-Segments");
+            h->value = ctx->segments;
         }
     }
 
@@ -356,40 +511,207 @@ ngx_http_tailor_header_filter(ngx_http_request_t *r)
 }
 
 
-static char *
-ngx_http_tailor_rules(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+static ngx_int_t
+ngx_http_tailor_log_handler(ngx_http_request_t *r)
 {
-    ngx_http_tailor_main_conf_t *tmcf = conf;
+    ngx_http_tailor_ctx_t        *ctx;
+    ngx_http_tailor_main_conf_t  *tmcf;
 
-    ngx_str_t             *value;
-    ngx_pool_cleanup_t    *cln;
-    tailor_engine_conf_t   ecf;
+    if (r != r->main) {
+        return NGX_OK;
+    }
 
-    if (tmcf->rules_file.data) {
+    ctx = ngx_http_tailor_find_ctx(r);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_tailor_module);
+
+    (void) ngx_http_tailor_decide(r, ctx);
+
+    return ngx_http_tailor_count(r, tmcf, ctx);
+}
+
+
+/* tailor_rules FILE, tailor_secret FILE, tailor_referrers FILE: relative to the prefix */
+static char *
+ngx_http_tailor_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t  *field, *value;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    tmcf->rules_file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &tmcf->rules_file, 0) != NGX_OK) {
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "empty file name");
         return NGX_CONF_ERROR;
     }
+
+    *field = value[1];
+
+    /* ngx_conf_full_name() NUL-terminates the name it builds; nginx NUL-terminates
+     * directive arguments, so an absolute path is a C string too */
+    if (ngx_conf_full_name(cf->cycle, field, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* tailor_geoip2 PATH [auto_reload=INTERVAL] */
+static char *
+ngx_http_tailor_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tailor_main_conf_t *tmcf = conf;
+
+    ngx_str_t          *value, path, s;
+    ngx_msec_t          interval;
+    tailor_geo_file_t  *geo;
+
+    value = cf->args->elts;
+
+    if (tmcf->geo == NULL) {
+        tmcf->geo = ngx_array_create(cf->pool, 3, sizeof(tailor_geo_file_t));
+        if (tmcf->geo == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    path = value[1];
+    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    interval = 0;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "auto_reload=", 12) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.len = value[2].len - 12;
+        s.data = value[2].data + 12;
+
+        interval = ngx_parse_time(&s, 0);
+        if (interval == (ngx_msec_t) NGX_ERROR || interval == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid auto_reload \"%V\"", &s);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    geo = ngx_array_push(tmcf->geo);
+    if (geo == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    geo->path = (const char *) path.data;
+    geo->auto_reload_ms = (int64_t) interval;
+
+    return NGX_CONF_OK;
+}
+
+
+/* tailor_languages fr en de ...; tailor_own_hosts example.com shop.example.com ... */
+static char *
+ngx_http_tailor_strings(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t     *value;
+    ngx_uint_t     i;
+    const char   **s;
+    ngx_array_t  **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a != NULL) {
+        return "is duplicate";
+    }
+
+    *a = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(char *));
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "empty value");
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(*a);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = (const char *) value[i].data;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* Builds the engine once the whole http{} block is read: every file is checked now. */
+static char *
+ngx_http_tailor_engine(ngx_conf_t *cf, ngx_http_tailor_main_conf_t *tmcf)
+{
+    ngx_pool_cleanup_t    *cln;
+    tailor_engine_conf_t   ecf;
+
+    ngx_memzero(&ecf, sizeof(tailor_engine_conf_t));
+
+    ecf.rules_path = (const char *) tmcf->rules_file.data;
+    ecf.secret_path = (const char *) tmcf->secret_file.data;
+    ecf.referrers_path = (const char *) tmcf->referrers_file.data;
+
+    if (tmcf->geo) {
+        ecf.geo = tmcf->geo->elts;
+        ecf.ngeo = tmcf->geo->nelts;
+    }
+
+    if (tmcf->languages) {
+        ecf.languages = tmcf->languages->elts;
+        ecf.nlanguages = tmcf->languages->nelts;
+    }
+
+    if (tmcf->own_hosts) {
+        ecf.own_hosts = tmcf->own_hosts->elts;
+        ecf.nown_hosts = tmcf->own_hosts->nelts;
+    }
+
+    if (tmcf->profile_cookie.len) {
+        ecf.profile_cookie = (const char *) tmcf->profile_cookie.data;
+    }
+
+    ecf.visit_timeout_ms = tmcf->visit_timeout;
+    ecf.tables_reload_ms = tmcf->tables_reload == NGX_CONF_UNSET_MSEC
+                           ? -1 : (int64_t) tmcf->tables_reload;
+    ecf.bots_get_default = tmcf->bots_default ? 1 : 0;
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    /* ngx_conf_full_name() NUL-terminates the name it builds; a plain absolute path is the
-     * argument itself, which nginx also NUL-terminates. */
-    ngx_memzero(&ecf, sizeof(tailor_engine_conf_t));
-    ecf.rules_path = (const char *) tmcf->rules_file.data;
-
     tmcf->engine = tailor_engine_create(&ecf, ngx_http_tailor_conf_log, cf);
     if (tmcf->engine == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid rules in \"%V\"",
-                           &tmcf->rules_file);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid tailor configuration%s%V%s",
+                           tmcf->rules_file.len ? " (rules \"" : "",
+                           &tmcf->rules_file, tmcf->rules_file.len ? "\")" : "");
         return NGX_CONF_ERROR;
     }
 
@@ -407,25 +729,92 @@ ngx_http_tailor_engine_cleanup(void *data)
 }
 
 
+static ngx_uint_t
+ngx_http_tailor_log_level(int level)
+{
+    switch (level) {
+    case TAILOR_LOG_ERR:
+        return NGX_LOG_EMERG;
+    case TAILOR_LOG_WARN:
+        return NGX_LOG_WARN;
+    default:
+        return NGX_LOG_INFO;
+    }
+}
+
+
 static void
 ngx_http_tailor_conf_log(void *ctx, int level, const char *msg, size_t len)
 {
     ngx_conf_t  *cf = ctx;
 
-    ngx_uint_t   ngx_level;
+    ngx_log_error(ngx_http_tailor_log_level(level), cf->log, 0, "%*s", len, msg);
+}
 
-    switch (level) {
-    case TAILOR_LOG_ERR:
-        ngx_level = NGX_LOG_EMERG;
-        break;
-    case TAILOR_LOG_WARN:
-        ngx_level = NGX_LOG_WARN;
-        break;
-    default:
-        ngx_level = NGX_LOG_INFO;
+
+static void
+ngx_http_tailor_cycle_log(void *ctx, int level, const char *msg, size_t len)
+{
+    ngx_log_t  *log = ctx;
+
+    ngx_uint_t  ngx_level;
+
+    ngx_level = (level == TAILOR_LOG_ERR) ? NGX_LOG_ERR
+                : (level == TAILOR_LOG_WARN) ? NGX_LOG_WARN : NGX_LOG_NOTICE;
+
+    ngx_log_error(ngx_level, log, 0, "tailor: %*s", len, msg);
+}
+
+
+static ngx_int_t
+ngx_http_tailor_init_process(ngx_cycle_t *cycle)
+{
+    int64_t                       interval;
+    ngx_http_tailor_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_tailor_module);
+    if (tmcf == NULL || tmcf->engine == NULL) {
+        return NGX_OK;
     }
 
-    ngx_log_error(ngx_level, cf->log, 0, "%*s", len, msg);
+    if (tailor_engine_worker_init(tmcf->engine, ngx_http_tailor_cycle_log,
+                                  cycle->log)
+        != 0)
+    {
+        /* the worker still serves: signals that need the missing state are missing */
+        ngx_http_tailor_count_error(tmcf, TAILOR_ERR_EVAL);
+    }
+
+    interval = tailor_engine_poll_interval_ms(tmcf->engine);
+    if (interval > 0) {
+        ngx_http_tailor_poll_event.handler = ngx_http_tailor_poll;
+        ngx_http_tailor_poll_event.log = cycle->log;
+        ngx_http_tailor_poll_event.data = tmcf;
+        ngx_http_tailor_poll_event.cancelable = 1;
+        ngx_add_timer(&ngx_http_tailor_poll_event, (ngx_msec_t) interval);
+    }
+
+    return NGX_OK;
+}
+
+
+/* The worker's timer: reloads changed geo databases and tables, off the request path. */
+static void
+ngx_http_tailor_poll(ngx_event_t *ev)
+{
+    int                           rejected;
+    ngx_http_tailor_main_conf_t  *tmcf = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    rejected = tailor_engine_poll(tmcf->engine, ngx_http_tailor_cycle_log, ev->log);
+    while (rejected-- > 0) {
+        ngx_http_tailor_count_error(tmcf, TAILOR_ERR_RELOAD);
+    }
+
+    ngx_add_timer(ev, (ngx_msec_t) tailor_engine_poll_interval_ms(tmcf->engine));
 }
 
 
@@ -479,12 +868,21 @@ ngx_http_tailor_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     tmcf->rules_file = { 0, NULL };
+     *     tmcf->geo = NULL;
+     *     tmcf->secret_file = { 0, NULL };
+     *     tmcf->referrers_file = { 0, NULL };
+     *     tmcf->languages = NULL;
+     *     tmcf->own_hosts = NULL;
+     *     tmcf->profile_cookie = { 0, NULL };
      *     tmcf->engine = NULL;
      *     tmcf->cookie_name = { 0, NULL };
      *     tmcf->cookie_domain = { 0, NULL };
      *     tmcf->cookie_path = { 0, NULL };
      */
 
+    tmcf->visit_timeout = NGX_CONF_UNSET_MSEC;
+    tmcf->tables_reload = NGX_CONF_UNSET_MSEC;
+    tmcf->bots_default = NGX_CONF_UNSET;
     tmcf->cookie_max_age = NGX_CONF_UNSET;
 
     return tmcf;
@@ -505,6 +903,12 @@ ngx_http_tailor_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_value(tmcf->cookie_max_age, NGX_HTTP_TAILOR_COOKIE_MAX_AGE);
+    ngx_conf_init_msec_value(tmcf->visit_timeout, 0);
+    ngx_conf_init_value(tmcf->bots_default, 1);
+
+    if (ngx_http_tailor_engine(cf, tmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (ngx_http_tailor_status_init_conf(cf, tmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -524,7 +928,17 @@ ngx_http_tailor_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     tlcf->consent = NULL;
+     */
+
     tlcf->enable = NGX_CONF_UNSET;
+    tlcf->gpc = NGX_CONF_UNSET;
+    tlcf->debug_header = NGX_CONF_UNSET;
+    tlcf->static_variants = NGX_CONF_UNSET;
+    tlcf->private_cache = NGX_CONF_UNSET;
 
     return tlcf;
 }
@@ -537,6 +951,13 @@ ngx_http_tailor_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_tailor_loc_conf_t *conf = child;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    if (conf->consent == NULL) {
+        conf->consent = prev->consent;
+    }
+    ngx_conf_merge_value(conf->gpc, prev->gpc, 1);
+    ngx_conf_merge_value(conf->debug_header, prev->debug_header, 0);
+    ngx_conf_merge_value(conf->static_variants, prev->static_variants, 0);
+    ngx_conf_merge_value(conf->private_cache, prev->private_cache, 1);
 
     return NGX_CONF_OK;
 }

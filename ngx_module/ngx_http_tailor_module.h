@@ -17,6 +17,16 @@ typedef struct ngx_http_tailor_counters_s  ngx_http_tailor_counters_t;
 
 typedef struct {
     ngx_str_t                  rules_file;
+    ngx_array_t               *geo;             /* tailor_geo_file_t */
+    ngx_str_t                  secret_file;
+    ngx_str_t                  referrers_file;
+    ngx_array_t               *languages;       /* char * */
+    ngx_array_t               *own_hosts;       /* char * */
+    ngx_str_t                  profile_cookie;
+    ngx_msec_t                 visit_timeout;
+    ngx_msec_t                 tables_reload;
+    ngx_flag_t                 bots_default;
+
     tailor_engine_t           *engine;
 
     ngx_shm_zone_t            *counters_zone;
@@ -38,6 +48,11 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                 enable;
+    ngx_http_complex_value_t  *consent;
+    ngx_flag_t                 gpc;
+    ngx_flag_t                 debug_header;
+    ngx_flag_t                 static_variants;
+    ngx_flag_t                 private_cache;
 } ngx_http_tailor_loc_conf_t;
 
 
@@ -46,34 +61,47 @@ typedef struct {
     tailor_eval_t             *eval;
     tailor_request_t           request;
     u_char                     visitor_buf[TAILOR_VISITOR_ID_LEN];
+    u_char                     hash_buf[TAILOR_VISITOR_ID_LEN];
     ngx_str_t                  visitor;
     ngx_str_t                  variant;
     ngx_str_t                  page;
     ngx_str_t                  segments;
+    ngx_str_t                  experiments;
     size_t                     label;
     uint32_t                   errors;     /* TAILOR_ERR_* bits seen by the glue */
 
+    unsigned                   consent:1;
     unsigned                   visitor_new:1;
-    unsigned                   counted:1;
-    unsigned                   no_exposure:1;
+    unsigned                   is_default:1;
     unsigned                   decided:1;
     unsigned                   segments_done:1;
+    unsigned                   experiments_done:1;
     unsigned                   cookie_sent:1;
+    unsigned                   rewritten:1;
+    unsigned                   counted:1;
+    unsigned                   no_exposure:1;
 } ngx_http_tailor_ctx_t;
 
 
 extern ngx_module_t  ngx_http_tailor_module;
 
 ngx_http_tailor_ctx_t *ngx_http_tailor_get_ctx(ngx_http_request_t *r);
+ngx_http_tailor_ctx_t *ngx_http_tailor_find_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx);
 
 ngx_int_t ngx_http_tailor_add_variables(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_tailor_visitor_init(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
-ngx_int_t ngx_http_tailor_visitor_set_cookie(ngx_http_request_t *r,
+ngx_uint_t ngx_http_tailor_consent(ngx_http_request_t *r,
+    ngx_http_tailor_loc_conf_t *tlcf, ngx_http_tailor_ctx_t *ctx);
+ngx_int_t ngx_http_tailor_set_cookies(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
 char *ngx_http_tailor_visitor_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+ngx_int_t ngx_http_tailor_static_variant(ngx_http_request_t *r,
+    ngx_http_tailor_ctx_t *ctx);
+ngx_int_t ngx_http_tailor_private(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_tailor_status_init_conf(ngx_conf_t *cf,
     ngx_http_tailor_main_conf_t *tmcf);

@@ -1,7 +1,10 @@
 /*
- * The visitor cookie: read a valid ID, mint a fresh one (CSPRNG, in the core) when there is
- * none or it is malformed, and send it in a header filter so that it is added after any
- * cache: a cached response never carries one visitor's cookie to another.
+ * The visitor: consent, the visitor ID cookie and the profile cookie.
+ *
+ * Without consent (tailor_consent evaluates to empty, "0", "no" or "false", or the browser
+ * sends Sec-GPC: 1 and tailor_gpc is on) Tailor reads and writes no cookie at all. Cookies are
+ * sent from a header filter, after any cache, so a cached response never carries one
+ * visitor's cookie to another.
  */
 
 #include <ngx_config.h>
@@ -12,7 +15,55 @@
 
 
 /* 13 months: a longer lifetime needs an explicit allow_long=on. */
-#define NGX_HTTP_TAILOR_COOKIE_LIMIT  (395 * 86400)
+#define NGX_HTTP_TAILOR_COOKIE_LIMIT   (395 * 86400)
+/* A profile cookie value is under 400 bytes by design; this leaves room. */
+#define NGX_HTTP_TAILOR_PROFILE_MAX    512
+
+
+static ngx_int_t ngx_http_tailor_push_cookie(ngx_http_request_t *r,
+    ngx_http_tailor_main_conf_t *tmcf, ngx_str_t *name, u_char *value, size_t len);
+
+
+ngx_uint_t
+ngx_http_tailor_consent(ngx_http_request_t *r, ngx_http_tailor_loc_conf_t *tlcf,
+    ngx_http_tailor_ctx_t *ctx)
+{
+    size_t                  i;
+    ngx_str_t               v;
+    const tailor_header_t  *h;
+
+    if (tlcf->gpc) {
+        h = ctx->request.headers;
+        for (i = 0; i < ctx->request.nheaders; i++) {
+            if (h[i].name.len == sizeof("Sec-GPC") - 1
+                && ngx_strncasecmp((u_char *) h[i].name.data, (u_char *) "Sec-GPC",
+                                   sizeof("Sec-GPC") - 1) == 0
+                && h[i].value.len == 1 && h[i].value.data[0] == '1')
+            {
+                return 0;
+            }
+        }
+    }
+
+    if (tlcf->consent == NULL) {
+        /* consent handled elsewhere */
+        return 1;
+    }
+
+    if (ngx_http_complex_value(r, tlcf->consent, &v) != NGX_OK) {
+        return 0;
+    }
+
+    if (v.len == 0
+        || (v.len == 1 && v.data[0] == '0')
+        || (v.len == 2 && ngx_strncasecmp(v.data, (u_char *) "no", 2) == 0)
+        || (v.len == 5 && ngx_strncasecmp(v.data, (u_char *) "false", 5) == 0))
+    {
+        return 0;
+    }
+
+    return 1;
+}
 
 
 ngx_int_t
@@ -31,6 +82,7 @@ ngx_http_tailor_visitor_init(ngx_http_request_t *r,
             return NGX_OK;
         }
 
+        ctx->errors |= 1u << TAILOR_ERR_VISITOR_COOKIE;
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "tailor: malformed visitor cookie replaced");
     }
@@ -50,17 +102,70 @@ ngx_http_tailor_visitor_init(ngx_http_request_t *r,
 
 
 ngx_int_t
-ngx_http_tailor_visitor_set_cookie(ngx_http_request_t *r,
-    ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx)
+ngx_http_tailor_set_cookies(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
+    ngx_http_tailor_ctx_t *ctx)
+{
+    u_char        *p;
+    size_t         len;
+    ngx_str_t      name;
+    tailor_str_t   pname;
+
+    if (ctx->cookie_sent || !ctx->consent) {
+        return NGX_OK;
+    }
+
+    ctx->cookie_sent = 1;
+
+    if (ctx->visitor_new
+        && ngx_http_tailor_push_cookie(r, tmcf, &tmcf->cookie_name, ctx->visitor.data,
+                                       ctx->visitor.len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->eval == NULL || tmcf->engine == NULL) {
+        return NGX_OK;
+    }
+
+    pname = tailor_engine_profile_cookie(tmcf->engine);
+    if (pname.len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_TAILOR_PROFILE_MAX);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = tailor_eval_profile_cookie(ctx->eval, (char *) p, NGX_HTTP_TAILOR_PROFILE_MAX);
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    name.len = pname.len;
+    name.data = (u_char *) pname.data;
+
+    return ngx_http_tailor_push_cookie(r, tmcf, &name, p, len);
+}
+
+
+static ngx_int_t
+ngx_http_tailor_push_cookie(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
+    ngx_str_t *name, u_char *value, size_t value_len)
 {
     size_t            len;
     u_char           *cookie, *p;
     ngx_uint_t        secure;
     ngx_table_elt_t  *set_cookie;
 
-    secure = ctx->request.scheme.len == sizeof("https") - 1;
+#if (NGX_HTTP_SSL)
+    secure = r->connection->ssl != NULL;
+#else
+    secure = 0;
+#endif
 
-    len = tmcf->cookie_name.len + 1 + ctx->visitor.len
+    len = name->len + 1 + value_len
           + sizeof("; HttpOnly; SameSite=Lax; Path=") - 1 + tmcf->cookie_path.len
           + sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
           + sizeof("; Expires=Thu, 31-Dec-37 23:55:55 GMT") - 1;
@@ -78,9 +183,9 @@ ngx_http_tailor_visitor_set_cookie(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_copy(cookie, tmcf->cookie_name.data, tmcf->cookie_name.len);
+    p = ngx_copy(cookie, name->data, name->len);
     *p++ = '=';
-    p = ngx_copy(p, ctx->visitor.data, ctx->visitor.len);
+    p = ngx_copy(p, value, value_len);
     p = ngx_cpymem(p, "; HttpOnly; SameSite=Lax; Path=",
                    sizeof("; HttpOnly; SameSite=Lax; Path=") - 1);
     p = ngx_copy(p, tmcf->cookie_path.data, tmcf->cookie_path.len);
@@ -106,8 +211,6 @@ ngx_http_tailor_visitor_set_cookie(ngx_http_request_t *r,
     ngx_str_set(&set_cookie->key, "Set-Cookie");
     set_cookie->value.len = p - cookie;
     set_cookie->value.data = cookie;
-
-    ctx->cookie_sent = 1;
 
     return NGX_OK;
 }
