@@ -12,6 +12,9 @@
 # Usage: bench/callgrind-request.sh [--requests N] [--module PATH] [--out DIR] [--configs LIST]
 #   --requests N  N2 - N1 (default 2000); N1 is 200
 #   --configs     default "baseline tailor" (add native, lua to compare those too)
+# Also counts heap allocator calls per request (malloc, calloc, realloc, operator new,
+# memalign; nginx's pools included) and writes the callers that allocate per request to
+# DIR/NAME.MODE.allocs-per-request.txt.
 # Output: a table on stdout and DIR/callgrind.json; DIR keeps the callgrind.out files and the
 # top functions of the Tailor run (callgrind_annotate).
 set -euo pipefail
@@ -82,8 +85,30 @@ measure() {
   awk '/^(summary|totals):/ { print $2; exit }' "$outfile"
 }
 
-declare -A IR
-printf '%-10s %-5s %14s %14s %14s\n' config mode "Ir(N1=$N1)" "Ir(N2=$N2)" "Ir/request" >&2
+# Heap allocator calls (malloc, calloc, realloc, operator new, memalign) in a callgrind.out
+# file, by calling function: "COUNT<TAB>CALLER" lines.
+allocs_by_caller() {
+  perl -e '
+    my (%name, $fn, $callee, %by);
+    while (<>) {
+      if (/^(c?)fn=\((\d+)\)(?: (.*))?$/) {
+        my ($c, $id, $nm) = ($1, $2, $3);
+        $name{$id} = $nm if defined $nm;
+        if ($c) { $callee = $name{$id} } else { $fn = $name{$id} }
+        next;
+      }
+      if (/^calls=(\d+)/) {
+        my $n = $1;
+        $by{$fn} += $n if defined $callee && $fn !~ /^(_mid_memalign|__libc_|_int_|malloc$|calloc$|realloc$)/
+          && $callee =~ /^(malloc|calloc|realloc|operator new\b.*|aligned_alloc|posix_memalign)$/;
+      }
+    }
+    print "$by{$_}\t$_\n" for sort { $by{$b} <=> $by{$a} } keys %by;' "$1"
+}
+total_allocs() { allocs_by_caller "$1" | awk -F'\t' '{ n += $1 } END { print n + 0 }'; }
+
+declare -A IR ALLOC
+printf '%-14s %-5s %14s %14s %12s %10s\n' config mode "Ir(N1=$N1)" "Ir(N2=$N2)" "Ir/request" "allocs/req" >&2
 for mode in warm cold; do
   for name in $CONFIGS; do
     line=$(awk -F'\t' -v n="$name" '$1 == n' "$WORK/prefixes.tsv")
@@ -93,25 +118,34 @@ for mode in warm cold; do
     b=$(measure "$name" "$prefix" "$conf" "$port" "$N2" "$mode")
     if [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ ]]; then
       IR[$name.$mode]=$(( (b - a) / (N2 - N1) ))
+      fa=$(total_allocs "$OUT/callgrind.out.$name.$mode.$N1")
+      fb=$(total_allocs "$OUT/callgrind.out.$name.$mode.$N2")
+      ALLOC[$name.$mode]=$(awk -v a="$fa" -v b="$fb" -v n=$((N2 - N1)) 'BEGIN { printf "%.2f", (b - a) / n }')
+      # Which callers allocate per request (the difference between the two runs).
+      join -t $'\t' -1 2 -2 2 -a 2 -e 0 -o 0,1.1,2.1 \
+        <(allocs_by_caller "$OUT/callgrind.out.$name.$mode.$N1" | sort -t $'\t' -k2,2) \
+        <(allocs_by_caller "$OUT/callgrind.out.$name.$mode.$N2" | sort -t $'\t' -k2,2) |
+        awk -F'\t' -v n=$((N2 - N1)) '$3 > $2 { printf "%.3f\t%s\n", ($3 - $2) / n, $1 }' |
+        sort -rn >"$OUT/$name.$mode.allocs-per-request.txt"
     else
       IR[$name.$mode]="NA"
       if [ -f "$OUT/$name.nginx-t.log" ]; then { grep -E '\[(emerg|alert|crit|error)\]|: error: ' "$OUT/$name.nginx-t.log" || tail -3 "$OUT/$name.nginx-t.log"; } | head -3 | sed 's/^/    /' >&2; fi
     fi
-    printf '%-10s %-5s %14s %14s %14s\n' "$name" "$mode" "$a" "$b" "${IR[$name.$mode]}" >&2
+    printf '%-14s %-5s %14s %14s %12s %10s\n' "$name" "$mode" "$a" "$b" "${IR[$name.$mode]}" "${ALLOC[$name.$mode]:-NA}" >&2
   done
 done
 
 # The table and the JSON.
 {
-  echo "| configuration | Ir / request (warm) | Ir / request (cold) | added vs baseline (warm) | added (cold) |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| configuration | Ir / request (warm) | Ir / request (cold) | added vs baseline (warm) | added (cold) | heap allocs / request (warm) |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for name in $CONFIGS; do
     w=${IR[$name.warm]:-NA} c=${IR[$name.cold]:-NA}
     bw=${IR[baseline.warm]:-NA} bc=${IR[baseline.cold]:-NA}
     aw=NA ac=NA
     [[ "$w" =~ ^[0-9]+$ && "$bw" =~ ^[0-9]+$ ]] && aw=$((w - bw))
     [[ "$c" =~ ^[0-9]+$ && "$bc" =~ ^[0-9]+$ ]] && ac=$((c - bc))
-    echo "| $name | $w | $c | $aw | $ac |"
+    echo "| $name | $w | $c | $aw | $ac | ${ALLOC[$name.warm]:-NA} |"
   done
 } | tee "$OUT/callgrind.md"
 {
@@ -123,7 +157,8 @@ done
       v=${IR[$name.$mode]:-NA}
       [[ "$v" =~ ^[0-9]+$ ]] || v=null
       [ $first = 1 ] || echo ","
-      printf '  "%s_%s_ir_per_request": %s' "$name" "$mode" "$v"
+      al=${ALLOC[$name.$mode]:-null}
+      printf '  "%s_%s_ir_per_request": %s,\n  "%s_%s_heap_allocs_per_request": %s' "$name" "$mode" "$v" "$name" "$mode" "$al"
       first=0
     done
   done
