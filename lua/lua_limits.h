@@ -20,9 +20,9 @@ struct LuaLimits {
   // between hook points).
   int64_t max_call_us = 10'000;
   size_t max_string_bytes = 1u << 20;         // string.rep's result
-  // Matcher steps in one string.find/match/gmatch-step/gsub call (a few ms at most): bounds
+  // Matcher steps in one string.find/match/gmatch-step/gsub call (~1 ms): bounds
   // backtracking, which runs in C where the hook cannot stop it.
-  uint64_t max_pattern_steps = 1'000'000;
+  uint64_t max_pattern_steps = 250'000;
   size_t max_result_bytes = 4096;             // a string a signal returns
 };
 

@@ -4,6 +4,8 @@
 // an init past the end of the subject is clamped to its end); LuaJIT's %g class is added.
 #include "lua/lua_patterns.h"
 
+#include <time.h>
+
 #include <cctype>
 #include <cstddef>
 #include <cstring>
@@ -26,6 +28,8 @@ struct MatchState {
   int depth;
   uint64_t steps;
   uint64_t max_steps;
+  uint64_t next_clock_check;
+  PatternDeadline* deadline;
   struct {
     const char* init;
     ptrdiff_t len;
@@ -34,11 +38,26 @@ struct MatchState {
 
 inline int uchar(char c) { return static_cast<unsigned char>(c); }
 
+constexpr uint64_t kClockCheckSteps = 4096;
+
+int64_t NowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no system call
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 void Charge(MatchState* ms, uint64_t n) {
   ms->steps += n;
   if (ms->steps > ms->max_steps)
     luaL_error(ms->L, "pattern too complex for this subject (over %d steps)",
                static_cast<int>(ms->max_steps > 2000000000 ? 2000000000 : ms->max_steps));
+  if (ms->steps >= ms->next_clock_check) {
+    ms->next_clock_check = ms->steps + kClockCheckSteps;
+    if (ms->deadline != nullptr && NowNs() > ms->deadline->deadline_ns) {
+      ms->deadline->expired = true;
+      luaL_error(ms->L, "Tailor: the signal ran out of its time budget (in a pattern)");
+    }
+  }
 }
 
 int CheckCapture(MatchState* ms, int l) {
@@ -286,6 +305,8 @@ void InitState(MatchState* ms, lua_State* L, const char* s, size_t len) {
   ms->depth = 0;
   ms->steps = 0;
   ms->max_steps = static_cast<uint64_t>(lua_tonumber(L, lua_upvalueindex(1)));
+  ms->next_clock_check = kClockCheckSteps;
+  ms->deadline = static_cast<PatternDeadline*>(lua_touserdata(L, lua_upvalueindex(2)));
 }
 
 void PushOneCapture(MatchState* ms, int i, const char* s, const char* e) {
@@ -364,14 +385,14 @@ int FindAux(lua_State* L, bool find) {
 int StrFind(lua_State* L) { return FindAux(L, true); }
 int StrMatch(lua_State* L) { return FindAux(L, false); }
 
-// Upvalues: 1 max steps, 2 subject, 3 pattern, 4 position.
+// Upvalues: 1 max steps, 2 deadline, 3 subject, 4 pattern, 5 position.
 int GmatchAux(lua_State* L) {
   MatchState ms;
   size_t ls = 0;
-  const char* s = lua_tolstring(L, lua_upvalueindex(2), &ls);
-  const char* p = lua_tostring(L, lua_upvalueindex(3));
+  const char* s = lua_tolstring(L, lua_upvalueindex(3), &ls);
+  const char* p = lua_tostring(L, lua_upvalueindex(4));
   InitState(&ms, L, s, ls);
-  for (const char* src = s + static_cast<size_t>(lua_tointeger(L, lua_upvalueindex(4)));
+  for (const char* src = s + static_cast<size_t>(lua_tointeger(L, lua_upvalueindex(5)));
        src <= ms.src_end; src++) {
     ms.level = 0;
     const char* e = Match(&ms, src, p);
@@ -379,7 +400,7 @@ int GmatchAux(lua_State* L) {
       lua_Integer newstart = e - s;
       if (e == src) newstart++;  // empty match? go at least one position
       lua_pushinteger(L, newstart);
-      lua_replace(L, lua_upvalueindex(4));
+      lua_replace(L, lua_upvalueindex(5));
       return PushCaptures(&ms, src, e);
     }
   }
@@ -392,8 +413,10 @@ int StrGmatch(lua_State* L) {
   lua_settop(L, 2);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_insert(L, 2);
   lua_pushinteger(L, 0);
-  lua_pushcclosure(L, GmatchAux, 4);
+  lua_pushcclosure(L, GmatchAux, 5);
   return 1;
 }
 
@@ -484,7 +507,8 @@ int StrGsub(lua_State* L) {
 
 }  // namespace
 
-void SetBoundedPatternFunctions(lua_State* L, int table_index, uint64_t max_steps) {
+void SetBoundedPatternFunctions(lua_State* L, int table_index, uint64_t max_steps,
+                                PatternDeadline* deadline) {
   if (table_index < 0) table_index = lua_gettop(L) + table_index + 1;
   struct {
     const char* name;
@@ -493,7 +517,8 @@ void SetBoundedPatternFunctions(lua_State* L, int table_index, uint64_t max_step
       {"find", StrFind}, {"match", StrMatch}, {"gmatch", StrGmatch}, {"gsub", StrGsub}};
   for (const auto& f : kFunctions) {
     lua_pushnumber(L, static_cast<lua_Number>(max_steps));
-    lua_pushcclosure(L, f.fn, 1);
+    lua_pushlightuserdata(L, deadline);
+    lua_pushcclosure(L, f.fn, 2);
     lua_setfield(L, table_index, f.name);
   }
 }

@@ -17,8 +17,17 @@
 
 namespace tailor {
 
+// The caller's clock: the matcher reads CLOCK_MONOTONIC every few thousand steps and stops
+// (setting `expired`) once past `deadline_ns`, so that many cheap-looking calls between two
+// instruction-hook points cannot overrun the signal's time budget either.
+struct PatternDeadline {
+  int64_t deadline_ns = INT64_MAX;
+  bool expired = false;
+};
+
 // Sets find, match, gmatch and gsub in the table at `table_index` to the bounded versions,
-// each allowing at most `max_steps` steps per call.
-void SetBoundedPatternFunctions(lua_State* L, int table_index, uint64_t max_steps);
+// each allowing at most `max_steps` steps per call. `deadline` (may be null) must outlive L.
+void SetBoundedPatternFunctions(lua_State* L, int table_index, uint64_t max_steps,
+                                PatternDeadline* deadline = nullptr);
 
 }  // namespace tailor

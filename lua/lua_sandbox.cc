@@ -126,7 +126,8 @@ void LuaSandbox::Hook(lua_State* L, lua_Debug*) {
   LuaSandbox* self = SelfOf(L);
   if (!self->expired_) {
     self->instructions_ += kLuaHookStep;
-    if (self->instructions_ < self->limits_.max_instructions && NowNs() < self->deadline_ns_)
+    if (self->instructions_ < self->limits_.max_instructions && !self->deadline_.expired &&
+        NowNs() < self->deadline_.deadline_ns)
       return;
     self->expired_ = true;
     // From now on every instruction fails: pcall in the script cannot swallow the timeout.
@@ -165,7 +166,7 @@ int LuaSandbox::Setup(lua_State* L) {
   lua_insert(L, -2);
   lua_pushcclosure(L, SafeRep, 2);
   lua_setfield(L, -2, "rep");
-  SetBoundedPatternFunctions(L, -1, self->limits_.max_pattern_steps);
+  SetBoundedPatternFunctions(L, -1, self->limits_.max_pattern_steps, &self->deadline_);
   // Method calls on strings (`s:rep(n)`) go through the string metatable: point it at the
   // safe table too. Scripts cannot reach the metatable (no getmetatable).
   lua_pushliteral(L, "");
@@ -244,14 +245,15 @@ LuaSandbox::Outcome LuaSandbox::ProtectedCall(int nargs, int nresults) {
   instructions_ = 0;
   expired_ = false;
   refused_memory_ = false;
-  deadline_ns_ = NowNs() + limits_.max_call_us * 1000;
+  deadline_.deadline_ns = NowNs() + limits_.max_call_us * 1000;
+  deadline_.expired = false;
   lua_sethook(L_, Hook, LUA_MASKCOUNT, kLuaHookStep);  // also restarts the count
   enforce_memory_ = true;
   int rc = lua_pcall(L_, nargs, nresults, 0);
   enforce_memory_ = false;
   Outcome outcome = Outcome::kOk;
   if (rc != 0) {
-    outcome = expired_                                        ? Outcome::kTimeout
+    outcome = (expired_ || deadline_.expired)                 ? Outcome::kTimeout
               : (refused_memory_ || rc == LUA_ERRMEM)         ? Outcome::kMemory
                                                               : Outcome::kError;
   }

@@ -27,6 +27,7 @@
 #include <lua.hpp>
 
 #include "lua/lua_limits.h"
+#include "lua/lua_patterns.h"
 
 namespace tailor {
 
@@ -68,7 +69,7 @@ class LuaSandbox {
   bool refused_memory_ = false;
   bool expired_ = false;
   uint64_t instructions_ = 0;
-  int64_t deadline_ns_ = 0;
+  PatternDeadline deadline_;  // this call's deadline, shared with the pattern functions
   int template_ref_ = LUA_NOREF;  // registry: the safe globals copied into each environment
   int env_meta_ref_ = LUA_NOREF;  // registry: the environments' read-only metatable
 };

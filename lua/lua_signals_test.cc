@@ -399,13 +399,38 @@ TEST(LuaSignalsTest, PatternMatchingIsBounded) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(ms, 100);
-  EXPECT_EQ(f.Errors(LuaErrorKind::kRuntime), 1u);
+  // Stopped by the step budget (or, on a slow machine, by the clock check in the matcher).
+  EXPECT_EQ(f.Errors(LuaErrorKind::kRuntime) + f.Errors(LuaErrorKind::kTimeout), 1u);
   std::string_view msg;
   uint64_t errors = 0;
   ASSERT_TRUE(f.state->TakeLogMessage(0, &msg, &errors));
-  EXPECT_NE(msg.find("pattern too complex"), std::string_view::npos) << msg;
+  EXPECT_NE(msg.find("pattern"), std::string_view::npos) << msg;
   // Plain searches are linear: a 1 MB subject is fine.
   EXPECT_EQ(f.state->Call(plain, r.env).number, 1e6 + 1);
+}
+
+// Many pattern calls, each under the step budget, between two hook points: the matcher
+// reads the clock too, so the call stops near its time budget (even when pcall swallows the
+// matcher's error) instead of a hook period's worth of matching later.
+TEST(LuaSignalsTest, PatternLoopsRespectTheTimeBudget) {
+  LuaLimits limits;
+  limits.max_call_us = 20'000;
+  Fixture f(limits);
+  size_t s = f.Add("loop", ValueType::kNumber, R"(
+    local s = string.rep("a", 150)
+    return function(req)
+      local n = 0
+      for i = 1, 1e9 do if pcall(string.find, s, "a*a*b") then n = n + 1 end end
+      return n
+    end)");
+  f.Start();
+  Request r;
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(f.state->Call(s, r.env).missing());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(ms, 120);
+  EXPECT_EQ(f.Errors(LuaErrorKind::kTimeout), 1u);
 }
 
 TEST(LuaSignalsTest, SyntaxErrorIsADiagnosticWithTheLine) {
