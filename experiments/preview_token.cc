@@ -1,5 +1,10 @@
 #include "experiments/preview_token.h"
 
+// The low-level SHA-256 API works on a caller-owned struct: no allocation, no lock. It is
+// deprecated in OpenSSL 3 in favour of EVP, which allocates per use.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
 #include <cstring>
 
 #include "experiments/experiment_set.h"
@@ -24,8 +29,20 @@ bool IsName(std::string_view s) {
   return true;
 }
 
-std::string_view KeyView(const PreviewKey& key) {
-  return {reinterpret_cast<const char*>(key.bytes.data()), key.bytes.size()};
+static_assert(sizeof(SHA256_CTX) <= sizeof(PreviewKey::inner_state));
+static_assert(alignof(SHA256_CTX) <= 16);
+
+// HMAC-SHA256(key.bytes, data) from the precomputed states.
+Sha256Digest Mac(const PreviewKey& key, std::string_view data) {
+  SHA256_CTX ctx;
+  Sha256Digest inner, out;
+  std::memcpy(&ctx, key.inner_state, sizeof ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
+  SHA256_Final(inner.data(), &ctx);
+  std::memcpy(&ctx, key.outer_state, sizeof ctx);
+  SHA256_Update(&ctx, inner.data(), inner.size());
+  SHA256_Final(out.data(), &ctx);
+  return out;
 }
 
 // Parses the verified payload into *out. False when its layout is wrong.
@@ -69,6 +86,19 @@ bool ParsePayload(std::string_view p, PreviewToken* out) {
 PreviewKey DerivePreviewKey(std::string_view secret) {
   PreviewKey key;
   key.bytes = HmacSha256(secret, kKeyLabel);
+  unsigned char ipad[64], opad[64];
+  for (size_t i = 0; i < 64; ++i) {
+    unsigned char k = i < key.bytes.size() ? key.bytes[i] : 0;
+    ipad[i] = k ^ 0x36;
+    opad[i] = k ^ 0x5c;
+  }
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, ipad, sizeof ipad);
+  std::memcpy(key.inner_state, &ctx, sizeof ctx);
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, opad, sizeof opad);
+  std::memcpy(key.outer_state, &ctx, sizeof ctx);
   return key;
 }
 
@@ -112,7 +142,7 @@ PreviewStatus VerifyPreviewToken(std::string_view token, const PreviewKey& key, 
                            scratch.size());
   if (n <= 0) return PreviewStatus::kMalformed;
   std::string_view payload(scratch.data(), static_cast<size_t>(n));
-  Sha256Digest expected = HmacSha256(KeyView(key), payload);
+  Sha256Digest expected = Mac(key, payload);
   if (!TimingSafeEqual(expected.data(), mac, kPreviewMacSize)) {
     return PreviewStatus::kBadSignature;
   }
@@ -157,7 +187,7 @@ Result<std::string> MakePreviewToken(
     }
     payload += page_variant;
   }
-  Sha256Digest mac = HmacSha256(KeyView(key), payload);
+  Sha256Digest mac = Mac(key, payload);
   std::string token(Base64UrlEncodedSize(payload.size()) + 1 +
                         Base64UrlEncodedSize(kPreviewMacSize),
                     '\0');

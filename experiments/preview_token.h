@@ -32,9 +32,13 @@ inline constexpr size_t kMaxPreviewChoices = 16;
 inline constexpr size_t kPreviewScratchSize = kMaxPreviewTokenLength * 3 / 4 + 4;
 inline constexpr size_t kPreviewMacSize = 16;
 
-// The signing key, derived from the site secret once at config time.
+// The signing key, derived from the site secret once at config time, with the HMAC inner and
+// outer SHA-256 states precomputed so that verification neither allocates nor locks (OpenSSL
+// 3's one-shot HMAC() fetches algorithms and allocates contexts).
 struct PreviewKey {
   Sha256Digest bytes{};
+  alignas(16) unsigned char inner_state[128] = {};  // SHA256_CTX after the ipad block
+  alignas(16) unsigned char outer_state[128] = {};  // SHA256_CTX after the opad block
 };
 PreviewKey DerivePreviewKey(std::string_view secret);
 

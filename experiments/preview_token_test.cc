@@ -1,10 +1,39 @@
 #include "experiments/preview_token.h"
 
 #include <gtest/gtest.h>
+#include <openssl/crypto.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <string>
 
 #include "experiments/experiment_set.h"
+
+// Counts heap allocations (C++ operator new, and OpenSSL's own allocator, which is set before
+// OpenSSL allocates anything), to prove the request-path functions allocate nothing.
+static std::atomic<long> g_allocations{0};
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+static void* CountingMalloc(size_t n, const char*, int) {
+  ++g_allocations;
+  return std::malloc(n);
+}
+static void* CountingRealloc(void* p, size_t n, const char*, int) {
+  ++g_allocations;
+  return std::realloc(p, n);
+}
+static void CountingFree(void* p, const char*, int) { std::free(p); }
+static const bool g_openssl_counted =
+    CRYPTO_set_mem_functions(CountingMalloc, CountingRealloc, CountingFree) == 1;
 
 namespace tailor {
 namespace {
@@ -132,6 +161,47 @@ TEST(PreviewTokenTest, MakeRejectsBadInput) {
   EXPECT_FALSE(MakePreviewToken(Key(), {{"hero", "bold"}, {"hero", "x"}}, "", kExpires).ok());
   EXPECT_FALSE(MakePreviewToken(Key(), {{"hero", "bold"}}, "a,b", kExpires).ok());
   EXPECT_TRUE(MakePreviewToken(Key(), {}, "home-bold", kExpires).ok());
+}
+
+TEST(PreviewTokenTest, RequestPathFunctionsDoNotAllocate) {
+  const PreviewKey key = Key();
+  std::string good = kKnownToken;
+  std::string bad = good;
+  bad[5] = bad[5] == 'A' ? 'B' : 'A';
+  ExperimentSetSpec spec;
+  ExperimentSpec e;
+  e.name = "hero";
+  e.layer = "home";
+  e.layer_share_bp = 5000;
+  e.traffic_bp = 5000;
+  e.variants = {{"control", 1}, {"bold", 1}};
+  spec.holdout_bp = 500;
+  spec.experiments.push_back(e);
+  Diagnostics diags;
+  auto set = ExperimentSet::Build(spec, diags);
+  ASSERT_TRUE(set);
+  std::string long_id(2000, 'x');  // over the stack buffer: the streaming path
+  char scratch[kPreviewScratchSize];
+  char out[64];
+  PreviewToken t;
+  ExperimentChoice choices[] = {{0, 1}};
+  ASSERT_TRUE(g_openssl_counted);
+  {
+    // The counter sees OpenSSL: the one-shot HMAC() allocates.
+    long at = g_allocations.load();
+    HmacSha256("k", "data");
+    EXPECT_GT(g_allocations.load(), at);
+  }
+  long before = g_allocations.load();
+  int sum = 0;
+  for (int i = 0; i < 100; ++i) {
+    sum += static_cast<int>(VerifyPreviewToken(good, key, 0, scratch, &t));
+    sum += static_cast<int>(VerifyPreviewToken(bad, key, 0, scratch, &t));
+    sum += set->Assign(0, "visitor-42") + set->Assign(0, long_id);
+    sum += static_cast<int>(set->Format(choices, out, sizeof out));
+  }
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_NE(sum, 0);
 }
 
 TEST(PreviewTokenTest, Durations) {
