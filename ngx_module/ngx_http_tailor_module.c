@@ -453,11 +453,10 @@ ngx_http_tailor_header_filter(ngx_http_request_t *r)
     }
 
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tailor_module);
-    if (!tlcf->enable) {
-        return ngx_http_next_header_filter(r);
-    }
 
-    ctx = ngx_http_tailor_get_ctx(r);
+    /* after an internal redirect (a variant file) the context made where Tailor was on
+     * still applies */
+    ctx = tlcf->enable ? ngx_http_tailor_get_ctx(r) : ngx_http_tailor_find_ctx(r);
     if (ctx == NULL) {
         return ngx_http_next_header_filter(r);
     }
