@@ -17,6 +17,8 @@ int64_t NowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+constexpr size_t kLargeAllocation = 64u << 10;
+
 LuaSandbox* SelfOf(lua_State* L) {
   void* ud = nullptr;
   lua_getallocf(L, &ud);
@@ -56,6 +58,58 @@ int SafeRep(lua_State* L) {
     }
   }
   return CallOriginal(L);
+}
+
+// table.sort without a comparator sorts in C, out of the hook's reach (100k numbers take
+// ~100 ms): give it a Lua comparator (upvalue 3) so the hook runs during the sort.
+int SafeSort(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_isnoneornil(L, 2)) {
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(3));
+  }
+  return CallOriginal(L);
+}
+
+// A string of at least this many bytes, or a table of this many array items, makes a library
+// call check the clock first: C functions work in proportion to their input, between hook
+// points, so a loop of such calls is stopped near the deadline, not a hook period later.
+constexpr size_t kLargeInput = 16u << 10;
+
+// Wraps every string and table function: upvalue 1 is the sandbox's PatternDeadline, 2 the
+// function.
+int CheckedLibraryCall(lua_State* L) {
+  int n = lua_gettop(L);
+  for (int i = 1; i <= n && i <= 4; ++i) {
+    int t = lua_type(L, i);
+    if ((t == LUA_TSTRING || t == LUA_TTABLE) && lua_objlen(L, i) >= kLargeInput) {
+      auto* deadline = static_cast<PatternDeadline*>(lua_touserdata(L, lua_upvalueindex(1)));
+      if (NowNs() > deadline->deadline_ns) {
+        deadline->expired = true;
+        return luaL_error(L, "Tailor: the signal ran out of its time budget");
+      }
+      break;
+    }
+  }
+  return CallOriginal(L);
+}
+
+// Replaces each function of the table at the top of the stack by a CheckedLibraryCall.
+void WrapLibraryFunctions(lua_State* L, PatternDeadline* deadline) {
+  int lib = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, lib) != 0) {
+    if (lua_type(L, -1) == LUA_TFUNCTION) {
+      lua_pushlightuserdata(L, deadline);
+      lua_insert(L, -2);
+      lua_pushcclosure(L, CheckedLibraryCall, 2);
+      lua_pushvalue(L, -2);  // key
+      lua_insert(L, -2);
+      lua_rawset(L, lib);  // replacing an existing key's value during lua_next is allowed
+    } else {
+      lua_pop(L, 1);
+    }
+  }
 }
 
 int EnvIndex(lua_State* L) {
@@ -108,10 +162,18 @@ void* LuaSandbox::Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     self->used_bytes_ -= old;
     return nullptr;
   }
-  if (nsize > old && self->enforce_memory_ &&
-      self->used_bytes_ - old + nsize > self->limits_.max_memory_bytes) {
-    self->refused_memory_ = true;
-    return nullptr;  // LuaJIT raises "not enough memory" inside the protected call
+  if (nsize > old && self->enforce_memory_) {
+    if (self->used_bytes_ - old + nsize > self->limits_.max_memory_bytes) {
+      self->refused_memory_ = true;
+      return nullptr;  // LuaJIT raises "not enough memory" inside the protected call
+    }
+    // C library functions (rep, concat, gsub, ...) work in proportion to what they allocate
+    // and run between hook points: a large allocation is also a time check, so a loop of
+    // big string copies cannot overrun the budget by a whole hook period.
+    if (nsize - old >= kLargeAllocation && NowNs() > self->deadline_.deadline_ns) {
+      self->deadline_.expired = true;
+      return nullptr;  // raised as "not enough memory", reported as a timeout
+    }
   }
   void* p = realloc(ptr, nsize);
   if (p == nullptr) {
@@ -167,6 +229,7 @@ int LuaSandbox::Setup(lua_State* L) {
   lua_pushcclosure(L, SafeRep, 2);
   lua_setfield(L, -2, "rep");
   SetBoundedPatternFunctions(L, -1, self->limits_.max_pattern_steps, &self->deadline_);
+  WrapLibraryFunctions(L, &self->deadline_);
   // Method calls on strings (`s:rep(n)`) go through the string metatable: point it at the
   // safe table too. Scripts cannot reach the metatable (no getmetatable).
   lua_pushliteral(L, "");
@@ -179,6 +242,13 @@ int LuaSandbox::Setup(lua_State* L) {
 
   lua_getglobal(L, LUA_TABLIBNAME);
   PushCopy(L, -1);
+  lua_pushnil(L);
+  lua_getfield(L, -2, "sort");
+  if (luaL_loadstring(L, "return function(a, b) return a < b end") != 0) return lua_error(L);
+  lua_call(L, 0, 1);
+  lua_pushcclosure(L, SafeSort, 3);
+  lua_setfield(L, -2, "sort");
+  WrapLibraryFunctions(L, &self->deadline_);
   lua_setfield(L, tmpl, "table");
   lua_pop(L, 1);
   lua_getglobal(L, LUA_MATHLIBNAME);

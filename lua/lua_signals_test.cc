@@ -433,6 +433,50 @@ TEST(LuaSignalsTest, PatternLoopsRespectTheTimeBudget) {
   EXPECT_EQ(f.Errors(LuaErrorKind::kTimeout), 1u);
 }
 
+// Library functions run in C between hook points. table.sort gets a Lua comparator, so a
+// sort runs through the hook and counts against the instruction budget (a C sort would
+// finish here: the clock budget is out of the way); calls on large inputs check the clock.
+TEST(LuaSignalsTest, LibraryCallsCountAgainstTheBudget) {
+  LuaLimits limits;
+  limits.max_call_us = 10'000'000;
+  Fixture f(limits);
+  size_t sort = f.Add("sort", ValueType::kNumber, R"(
+    local t = {}
+    for i = 1, 30000 do t[i] = -i end
+    return function(req) table.sort(t) return t[1] end)");
+  size_t small = f.Add("small", ValueType::kNumber, R"(
+    return function(req)
+      local t = {3, 1, 2}
+      table.sort(t)
+      table.sort(t, function(a, b) return a > b end)
+      return t[1] * 100 + t[3]
+    end)");
+  f.Start();
+  Request r;
+  EXPECT_TRUE(f.state->Call(sort, r.env).missing());
+  EXPECT_EQ(f.Errors(LuaErrorKind::kTimeout), 1u);
+  EXPECT_EQ(f.state->Call(small, r.env).number, 301);
+
+  LuaLimits timed;
+  timed.max_instructions = 1ull << 40;
+  timed.max_call_us = 20'000;
+  Fixture g(timed);
+  size_t upper = g.Add("upper", ValueType::kNumber, R"(
+    local s = string.rep("x", 1e6)
+    return function(req)
+      local n = 0
+      for i = 1, 1e9 do n = n + #s:upper() end
+      return n
+    end)");
+  g.Start();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(g.state->Call(upper, r.env).missing());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(ms, 200);
+  EXPECT_EQ(g.Errors(LuaErrorKind::kTimeout), 1u);
+}
+
 TEST(LuaSignalsTest, SyntaxErrorIsADiagnosticWithTheLine) {
   LuaSignalSet set(TestRegistry());
   std::string error;
