@@ -1,12 +1,13 @@
 // tailorc check RULES: parses, checks and compiles a rules file (with its includes) exactly as
-// the server does, and prints every error and warning as FILE:LINE:COL with the source line and
+// the server does (through the Engine: tables are loaded, Lua signals compiled, experiments
+// validated), and prints every error and warning as FILE:LINE:COL with the source line and
 // a caret. Exit 0 when the rules load, 1 on errors.
 #include <algorithm>
 #include <cstdio>
 
 #include "cli/command.h"
+#include "engine/engine.h"
 #include "rules/rule_set.h"
-#include "signals/signal_registry.h"
 
 namespace tailor::cli {
 namespace {
@@ -19,7 +20,10 @@ int Run(const std::vector<std::string>& args) {
   if (args.size() != 1 || args[0].empty() || args[0][0] == '-')
     return UsageError(kCheck, "expected one rules file");
   Diagnostics diags;
-  auto rules = RuleSet::LoadFile(args[0], SignalRegistry::Builtin(), diags);
+  EngineConfig config;
+  config.rules_path = args[0];
+  auto engine = Engine::Create(config, diags);
+  const RuleSet* rules = engine ? engine->rules() : nullptr;
   // In file order (files as first mentioned), then by position.
   std::vector<Diagnostic> items = diags.items();
   std::vector<std::string> files;

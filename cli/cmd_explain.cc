@@ -1,5 +1,6 @@
 // tailorc explain RULES [--url URL] [--header 'N: V']... [--cookie N=V]... [--ip IP]
-//                      [--host HOST] [--method M] [--visitor ID]
+//                      [--host HOST] [--method M] [--visitor ID] [--geoip DB]...
+//                      [--languages fr,en] [--secret FILE]
 // Evaluates one request built from the flags and prints JSON: the page and variant, the
 // segments the request is in, the scores, the signals that were read (and their values), and a
 // trace of every rule evaluated, in order, so a content team can see why a request got its
@@ -14,9 +15,10 @@
 
 #include "cli/command.h"
 #include "core/text.h"
+#include "engine/engine.h"
+#include "engine/request_evaluation.h"
 #include "rules/compiled.h"
 #include "rules/rule_set.h"
-#include "signals/signal_registry.h"
 
 namespace tailor::cli {
 namespace {
@@ -25,7 +27,7 @@ int Run(const std::vector<std::string>& args);
 const Command kExplain = {
     "explain",
     "explain RULES [--url URL] [--header 'N: V']... [--cookie N=V]... [--ip IP] [--host H] "
-    "[--method M] [--visitor ID]",
+    "[--method M] [--visitor ID] [--geoip DB]... [--languages fr,en] [--secret FILE]",
     "show how the rules decide one request (JSON: page, variant, segments, scores, signals, "
     "trace)",
     Run};
@@ -79,6 +81,7 @@ struct RequestSpec {
   std::string host, method = "GET", ip = "127.0.0.1", visitor;
   std::vector<std::pair<std::string, std::string>> headers;
   std::vector<std::string> cookies;
+  EngineConfig config;
 };
 
 int Run(const std::vector<std::string>& args) {
@@ -112,6 +115,21 @@ int Run(const std::vector<std::string>& args) {
       if (!next(&spec.method)) return UsageError(kExplain, "--method needs a method");
     } else if (a == "--visitor") {
       if (!next(&spec.visitor)) return UsageError(kExplain, "--visitor needs an ID");
+    } else if (a == "--geoip") {
+      if (!next(&v)) return UsageError(kExplain, "--geoip needs a MaxMind database file");
+      spec.config.geo.push_back({v, 0});
+    } else if (a == "--languages") {
+      if (!next(&v)) return UsageError(kExplain, "--languages needs a list: fr,en");
+      size_t start = 0;
+      while (start <= v.size()) {
+        size_t comma = v.find(',', start);
+        std::string lang = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!lang.empty()) spec.config.languages.push_back(lang);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else if (a == "--secret") {
+      if (!next(&spec.config.secret_path)) return UsageError(kExplain, "--secret needs a file");
     } else if (rules_path.empty() && !a.empty() && a[0] != '-') {
       rules_path = a;
     } else {
@@ -120,12 +138,19 @@ int Run(const std::vector<std::string>& args) {
   }
   if (rules_path.empty()) return UsageError(kExplain, "expected a rules file");
 
+  // The same Engine the server builds: classifiers, geo, tables, Lua, experiments.
   Diagnostics diags;
-  const SignalRegistry& registry = SignalRegistry::Builtin();
-  auto rules = RuleSet::LoadFile(rules_path, registry, diags);
+  spec.config.rules_path = rules_path;
+  auto engine = Engine::Create(spec.config, diags);
   for (const Diagnostic& d : diags.items())
     if (d.severity == Severity::kError) std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
-  if (!rules) return 1;
+  if (!engine || !engine->rules()) return 1;
+  std::string worker_error;
+  if (!engine->StartWorker(&worker_error)) {
+    std::fprintf(stderr, "tailorc explain: %s\n", worker_error.c_str());
+    return 1;
+  }
+  const RuleSet* rules = engine->rules();
 
   // The request: "http://host/path?query" or "/path?query".
   std::string url = spec.url, scheme = "http";
@@ -185,20 +210,23 @@ int Run(const std::vector<std::string>& args) {
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
 
-  Services services;
-  std::vector<char> memo_buf(registry.memo_size() + 16, 0);
-  RequestMemo memo(memo_buf.data(), registry.memo_size());
-  std::vector<char> arena_buf(1 << 16);
-  Arena arena(arena_buf.data(), arena_buf.size());
-  EvalEnv env{view, services, arena, memo, spec.visitor, true};
-  std::unique_ptr<char[]> state_buf(new char[rules->state_size() + 16]);
+  size_t state_size = RequestEvaluation::StateSize(*engine);
+  std::unique_ptr<char[]> state_buf(new char[state_size + RequestEvaluation::kAlign]);
   void* state = reinterpret_cast<void*>(
-      (reinterpret_cast<uintptr_t>(state_buf.get()) + 15) & ~static_cast<uintptr_t>(15));
-  Evaluator ev(*rules, env, state);
+      (reinterpret_cast<uintptr_t>(state_buf.get()) + RequestEvaluation::kAlign - 1) &
+      ~static_cast<uintptr_t>(RequestEvaluation::kAlign - 1));
+  RequestOptions options;
+  options.visitor_id = spec.visitor;
+  RequestEvaluation request(*engine, view, options, state);
+  if (request.evaluator() == nullptr) {
+    std::fprintf(stderr, "tailorc explain: the request could not be evaluated\n");
+    return 1;
+  }
+  Evaluator& ev = *request.evaluator();
   std::vector<TraceEntry> trace;
   ev.set_trace(&trace);
 
-  Decision d = ev.Decide();
+  Decision d = request.Decide();
   const CompiledRules& c = rules->compiled();
   std::string out = "{\n";
   out += "  \"page\": " + (d.page >= 0 ? Json(d.page_pattern) : std::string("null")) + ",\n";

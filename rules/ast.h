@@ -74,6 +74,7 @@ struct Expr {
   const void* signal = nullptr;  // const SignalDef* for kSignal
   ValueType type = ValueType::kMissing;
   std::string key;      // canonical text of a signal reference ("header(\"X\")"), for warnings
+  std::string signal_arg;  // `interest.shoes` -> the registry's interest("shoes")
 };
 
 struct SourceFile {

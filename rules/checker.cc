@@ -148,6 +148,7 @@ class Checker {
     }
     std::map<std::string, SourceLoc> interests;
     for (auto& in : p_.interests) {
+      interests_.insert(in.decl.name);
       auto [it, inserted] = interests.emplace(in.decl.name, in.loc);
       if (!inserted)
         Error(in.loc, "duplicate interest '" + in.decl.name + "': already defined at " +
@@ -335,6 +336,22 @@ class Checker {
     size_t dot = n.find('.');
     if (dot != std::string::npos) {
       std::string head = n.substr(0, dot), tail = n.substr(dot + 1);
+      if (head == "interest") {
+        const SignalDef* def = o_.registry->Find("interest");
+        if (def != nullptr && def->arg == SignalArg::kString) {
+          if (!interests_.count(tail)) {
+            std::vector<std::string> known(interests_.begin(), interests_.end());
+            Error(e.loc, "unknown interest '" + tail + "' (declare it: interest " + tail +
+                             " paths [\"/...\"])" + Suggest(tail, known));
+            return ValueType::kMissing;
+          }
+          e.ref = RefKind::kSignal;
+          e.signal = def;
+          e.signal_arg = tail;
+          e.key = "interest(\"" + tail + "\")";
+          return e.type = def->type;
+        }
+      }
       if (head == "experiment") {
         auto it = experiments_.find(tail);
         if (it == experiments_.end() && p_.broken_names.count(tail)) return ValueType::kMissing;
@@ -792,8 +809,9 @@ class Checker {
 
   void WarnUnusedSegments() {
     if (syntax_errors_) return;  // a broken statement may have been the user
+    // Segments of included files are a shared library: only the main file's are reported.
     for (size_t i = 0; i < p_.segments.size(); ++i)
-      if (!segment_used_[i])
+      if (!segment_used_[i] && p_.segments[i].loc.file == 0)
         Warning(p_.segments[i].loc, "segment '" + p_.segments[i].name +
                                         "' is not used by any page, score or other segment "
                                         "(it still appears in $tailor_segments)");
@@ -805,6 +823,7 @@ class Checker {
   std::unordered_map<std::string, NameInfo> names_;
   std::unordered_map<std::string, int> experiments_;
   std::set<int> table_ok_;
+  std::set<std::string> interests_;
   std::vector<bool> segment_used_;
   std::vector<int> state_, height_, stack_;
   bool depth_reported_ = false;

@@ -176,6 +176,7 @@ class Compiler {
         s.signal = def;
         s.cost = std::max(1, def->cost);
         s.type = def->type;
+        if (!e.signal_arg.empty()) s.args.str = Intern(e.signal_arg);
         for (size_t k = 0; k < e.args.size() && k < 2; ++k) {
           const Expr& a = p_.exprs[e.args[k]];
           if (a.kind == ExprKind::kString) {

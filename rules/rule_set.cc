@@ -16,7 +16,12 @@ std::shared_ptr<RuleSet> RuleSet::Compile(std::string_view source, const std::st
   Program program;
   ParseOptions po;
   po.limits = options.limits;
+  po.follow_includes = options.follow_includes;
   ParseSource(program, source, file_name, diags, po);
+  if (!options.follow_includes && !program.includes.empty()) {
+    const IncludeAst& inc = program.includes.front();
+    diags.Error(file_name, inc.loc.line, inc.loc.col, "include is not allowed here");
+  }
   std::unique_ptr<CompiledRules> compiled;
   // The checker runs even after syntax errors (on what did parse), so one run reports every
   // mistake; names whose declaration is broken are not reported again.

@@ -39,6 +39,7 @@ struct CompiledRules;
 
 struct RuleSetOptions {
   RuleLimits limits;
+  bool follow_includes = true;               // false: `include` is an error (fuzzing)
   std::shared_ptr<TableProvider> tables;     // for `table` declarations (checker asks types)
   std::shared_ptr<LuaSignalProvider> lua;    // for `signal X = lua(...)`
 };
