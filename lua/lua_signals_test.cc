@@ -163,6 +163,26 @@ TEST(LuaSignalsTest, OtherSignalsThroughReqSignal) {
   EXPECT_NE(msg.find("signals/field.lua:1:"), std::string_view::npos) << msg;
 }
 
+// The request view and the functions are made once per worker: a call that creates no
+// strings or tables leaves the Lua heap exactly as it was.
+TEST(LuaSignalsTest, CallsAllocateNothingInTheLuaHeap) {
+  Fixture f;
+  size_t noop = f.Add("noop", ValueType::kNumber, "return function(req) return 1 end");
+  size_t fields = f.Add("fields", ValueType::kBool,
+                        "return function(req) return req.header ~= nil and req.signal ~= nil end");
+  f.Start();
+  Request r;
+  f.state->Call(noop, r.env);
+  f.state->Call(fields, r.env);
+  size_t before = f.state->memory_bytes();
+  for (int i = 0; i < 10000; ++i) {
+    f.state->Call(noop, r.env);
+    f.state->Call(fields, r.env);
+  }
+  EXPECT_EQ(f.state->memory_bytes(), before);
+  EXPECT_EQ(f.state->errors_total(), 0u);
+}
+
 TEST(LuaSignalsTest, NilIsMissingWithoutError) {
   Fixture f;
   size_t s = f.Add("maybe", ValueType::kString,
