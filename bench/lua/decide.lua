@@ -176,6 +176,7 @@ function _M.run()
   seg("visitor_new", not s.visitor_returning)
   seg("visitor_loyal", visits ~= nil and visits >= 5)
   seg("visitor_engaged", pageviews ~= nil and pageviews + 1 >= 20)  -- this request counts, as in Tailor
+  if first == nil then first = medium end  -- without history this request is the first touch
   seg("first_from_search", first == "search")
   seg("first_from_email", first == "email")
 
