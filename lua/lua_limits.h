@@ -19,6 +19,9 @@ struct LuaLimits {
   // Wall time per call, checked by the same hook (catches time spent in C string functions
   // between hook points).
   int64_t max_call_us = 10'000;
+  // A file's top-level code (run once at config check and once per worker start, e.g. to
+  // build lookup tables) gets this many times the per-call instruction and time budget.
+  int load_budget_factor = 10;
   size_t max_string_bytes = 1u << 20;         // string.rep's result
   // Matcher steps in one string.find/match/gmatch-step/gsub call (~1 ms): bounds
   // backtracking, which runs in C where the hook cannot stop it.

@@ -114,7 +114,8 @@ TEST_F(PatternsTest, BacktrackingIsStopped) {
   EXPECT_NE(r.find("pattern too complex"), std::string::npos) << r;
   EXPECT_LT(ms, 300);
   // Nesting deeper than the matcher's limit is an error, not a C stack overflow.
-  r = Run("local ok, err = pcall(ours.match, string.rep('a', 5000), string.rep('a?', 5000)) return err");
+  r = Run("local ok, err = pcall(ours.match, string.rep('a', 5000), string.rep('a?', 5000)) "
+          "return err");
   EXPECT_NE(r.find("pattern too complex"), std::string::npos) << r;
   // The budget is per call: many cheap calls are fine.
   r = Run("local n = 0 for i = 1, 10000 do if ours.find('key=value', '(%w+)=(%w+)') then "

@@ -188,7 +188,7 @@ void LuaSandbox::Hook(lua_State* L, lua_Debug*) {
   LuaSandbox* self = SelfOf(L);
   if (!self->expired_) {
     self->instructions_ += kLuaHookStep;
-    if (self->instructions_ < self->limits_.max_instructions && !self->deadline_.expired &&
+    if (self->instructions_ < self->max_instructions_ && !self->deadline_.expired &&
         NowNs() < self->deadline_.deadline_ns)
       return;
     self->expired_ = true;
@@ -196,7 +196,7 @@ void LuaSandbox::Hook(lua_State* L, lua_Debug*) {
     lua_sethook(L, Hook, LUA_MASKCOUNT, 1);
   }
   luaL_error(L, "Tailor: the signal ran out of its %s budget",
-             self->instructions_ >= self->limits_.max_instructions ? "instruction" : "time");
+             self->instructions_ >= self->max_instructions_ ? "instruction" : "time");
 }
 
 int LuaSandbox::Setup(lua_State* L) {
@@ -311,11 +311,12 @@ void LuaSandbox::PushNewEnvironment() {
   lua_setmetatable(L, env);
 }
 
-LuaSandbox::Outcome LuaSandbox::ProtectedCall(int nargs, int nresults) {
+LuaSandbox::Outcome LuaSandbox::ProtectedCall(int nargs, int nresults, int budget_factor) {
   instructions_ = 0;
+  max_instructions_ = limits_.max_instructions * static_cast<uint64_t>(budget_factor);
   expired_ = false;
   refused_memory_ = false;
-  deadline_.deadline_ns = NowNs() + limits_.max_call_us * 1000;
+  deadline_.deadline_ns = NowNs() + limits_.max_call_us * 1000 * budget_factor;
   deadline_.expired = false;
   lua_sethook(L_, Hook, LUA_MASKCOUNT, kLuaHookStep);  // also restarts the count
   enforce_memory_ = true;

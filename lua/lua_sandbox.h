@@ -48,9 +48,10 @@ class LuaSandbox {
   // or reading an undefined global is an error, which catches typos).
   void PushNewEnvironment();
 
-  // lua_pcall(nargs, nresults) under the instruction, time and memory budget. On failure the
-  // error object is on the stack (as with lua_pcall) and the outcome says why.
-  Outcome ProtectedCall(int nargs, int nresults);
+  // lua_pcall(nargs, nresults) under the instruction, time and memory budget (times
+  // `budget_factor` for instructions and time). On failure the error object is on the stack
+  // (as with lua_pcall) and the outcome says why.
+  Outcome ProtectedCall(int nargs, int nresults, int budget_factor = 1);
 
   size_t memory_bytes() const { return used_bytes_; }
   // Instructions the last ProtectedCall ran, rounded to kLuaHookStep (0: under one step).
@@ -69,6 +70,7 @@ class LuaSandbox {
   bool refused_memory_ = false;
   bool expired_ = false;
   uint64_t instructions_ = 0;
+  uint64_t max_instructions_ = 0;  // this call's
   PatternDeadline deadline_;  // this call's deadline, shared with the pattern functions
   int template_ref_ = LUA_NOREF;  // registry: the safe globals copied into each environment
   int env_meta_ref_ = LUA_NOREF;  // registry: the environments' read-only metatable

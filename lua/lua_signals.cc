@@ -174,7 +174,7 @@ bool LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
     return fail(ErrorText(L));
   sandbox->PushNewEnvironment();
   lua_setfenv(L, -2);
-  switch (sandbox->ProtectedCall(0, 1)) {
+  switch (sandbox->ProtectedCall(0, 1, limits_.load_budget_factor)) {
     case LuaSandbox::Outcome::kOk: break;
     case LuaSandbox::Outcome::kTimeout:
       return fail(std::string("loading the file ran out of its budget: ") +
@@ -255,8 +255,8 @@ bool LuaWorkerState::Load(size_t index, std::string* error) {
   }
   sandbox_->PushNewEnvironment();
   lua_setfenv(L, -2);
-  if (sandbox_->ProtectedCall(0, 1) != LuaSandbox::Outcome::kOk ||
-      lua_type(L, -1) != LUA_TFUNCTION) {
+  LuaSandbox::Outcome outcome = sandbox_->ProtectedCall(0, 1, set_->limits_.load_budget_factor);
+  if (outcome != LuaSandbox::Outcome::kOk || lua_type(L, -1) != LUA_TFUNCTION) {
     *error = lua_type(L, -1) == LUA_TSTRING ? std::string(ErrorText(L))
                                             : std::string("the file did not return a function");
     lua_settop(L, 0);

@@ -410,7 +410,8 @@ TEST(LuaSignalsTest, PatternMatchingIsBounded) {
       return a
     end)");
   size_t plain = f.Add("plain", ValueType::kNumber,
-                       "return function(req) return (('a'):rep(1e6) .. 'b'):find('b', 1, true) end");
+                       "return function(req) "
+                       "return (('a'):rep(1e6) .. 'b'):find('b', 1, true) end");
   f.Start();
   Request r("/", "", {{"X-Pair", "key=val"}, {"X-Long", std::string(8192, 'a') + "="}});
   EXPECT_EQ(f.state->Call(parse, r.env).str, "keyval3a+b");
