@@ -373,6 +373,11 @@ int ReqReadOnly(lua_State* L) {
   return lua_error(L);
 }
 
+int ReqToString(lua_State* L) {
+  lua_pushliteral(L, "req");
+  return 1;
+}
+
 }  // namespace
 
 // req.NAME: a field of the request or one of the methods (upvalue 2).
@@ -465,6 +470,8 @@ int LuaWorkerState::CreateReq(lua_State* L) {
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, ReqReadOnly);
   lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, ReqToString);  // not "userdata: 0x...": no addresses for scripts
+  lua_setfield(L, -2, "__tostring");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);

@@ -352,12 +352,16 @@ TEST(LuaSignalsTest, StringRepBombsAreRefused) {
                    "return function(req) return string.rep('xy', 1e9, ',') end");
   size_t c = f.Add("c", ValueType::kNumber,  // under the rep cap: 1 MB, fine
                    "return function(req) return #string.rep('x', 1e6) end");
+  size_t empty = f.Add("empty", ValueType::kNumber,  // nothing to repeat: instant
+                       "return function(req) return #string.rep('', 1e15) + "
+                       "#(''):rep(1e15, '') + #tostring(req) end");
   f.Start();
   Request r;
   EXPECT_TRUE(f.state->Call(a, r.env).missing());
   EXPECT_TRUE(f.state->Call(b, r.env).missing());
   EXPECT_EQ(f.Errors(LuaErrorKind::kRuntime), 2u);
   EXPECT_EQ(f.state->Call(c, r.env).number, 1e6);
+  EXPECT_EQ(f.state->Call(empty, r.env).number, 3);  // 0 + 0 + #"req"
 }
 
 // Doubling a string and filling a table are stopped by the heap cap (the instruction budget
