@@ -1,6 +1,7 @@
-// tailorc table check FILE --key COLUMN [--lookup KEY]...: loads a CSV table as the server
-// would, prints its schema (declared or inferred types) or its FILE:LINE errors, and
-// optionally looks keys up. Exit 0 when the table loads, 1 when it has errors.
+// tailorc table check FILE --key COLUMN [--lookup KEY]...: loads a table (CSV or compiled) as
+// the server would, prints its schema (declared or inferred types) or its FILE:LINE errors,
+// and optionally looks keys up. Exit 0 when the table loads, 1 when it has errors.
+// tailorc table compile FILE.csv --key COLUMN -o OUT: writes the memory-mapped form.
 #include <cstdio>
 
 #include "cli/command.h"
@@ -26,20 +27,33 @@ void PrintValue(const Value& v) {
 }
 
 int Run(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] != "check") return UsageError(kTable, "expected 'check'");
-  std::string file, key;
+  if (args.empty() || (args[0] != "check" && args[0] != "compile"))
+    return UsageError(kTable, "expected 'check' or 'compile'");
+  const bool compile = args[0] == "compile";
+  std::string file, key, out;
   std::vector<std::string> lookups;
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--key" && i + 1 < args.size()) key = args[++i];
     else if (args[i] == "--lookup" && i + 1 < args.size()) lookups.push_back(args[++i]);
+    else if (args[i] == "-o" && i + 1 < args.size()) out = args[++i];
     else if (file.empty() && args[i].rfind("--", 0) != 0) file = args[i];
     else return UsageError(kTable, "unexpected argument \"" + args[i] + "\"");
   }
   if (file.empty() || key.empty()) return UsageError(kTable, "FILE and --key COLUMN are required");
+  if (compile && out.empty()) return UsageError(kTable, "compile needs -o OUT");
   Diagnostics diags;
-  auto t = Table::LoadCsv(file, key, diags);
+  auto t = Table::LoadFile(file, key, diags);
   for (const Diagnostic& d : diags.items()) std::fprintf(stderr, "%s\n", FormatDiagnosticLine(d).c_str());
   if (t == nullptr) return 1;
+  if (compile) {
+    Status st = t->WriteCompiled(out);
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s\n", st.message().c_str());
+      return 1;
+    }
+    std::printf("%s: %zu rows -> %s\n", file.c_str(), t->row_count(), out.c_str());
+    return 0;
+  }
   std::printf("%s: %zu rows, key column '%s'\n", file.c_str(), t->row_count(), key.c_str());
   for (const TableColumn& c : t->columns())
     std::printf("  %-24s %-7s %s\n", c.name.c_str(), ValueTypeName(c.type),
@@ -61,8 +75,10 @@ int Run(const std::vector<std::string>& args) {
   return 0;
 }
 
-const Command kTable = {"table", "table check FILE --key COLUMN [--lookup KEY]...",
-                        "load a CSV table, print its schema or its errors", Run};
+const Command kTable = {"table",
+                        "table check|compile FILE --key COLUMN [--lookup KEY]... [-o OUT]",
+                        "check a table (schema or FILE:LINE errors) or compile it to a mapped file",
+                        Run};
 
 }  // namespace
 static CommandRegistrar tailorc_command_table(kTable);

@@ -47,7 +47,9 @@ bool ParseBool(std::string_view s, bool declared, bool* b) {
   return false;
 }
 
-bool ValidName(std::string_view n) {
+}  // namespace
+
+bool ValidTableColumnName(std::string_view n) {
   if (n.empty() || (n[0] >= '0' && n[0] <= '9')) return false;
   for (char c : n) {
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
@@ -55,6 +57,8 @@ bool ValidName(std::string_view n) {
   }
   return true;
 }
+
+namespace {
 
 // The CSV tokenizer: one record at a time, fields as views into the text or into `unescaped`
 // (which the caller reserves to the text's size, so views stay valid).
@@ -206,7 +210,7 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
       else error(1, "column '" + std::string(name) + "': unknown type '" + std::string(type) +
                         "' (expected string, number or bool)");
     }
-    if (!ValidName(name))
+    if (!ValidTableColumnName(name))
       error(1, "column name '" + std::string(name) +
                    "' is not a name (letters, digits and _, not starting with a digit)");
     for (const TableColumn& o : t->columns_)
@@ -265,11 +269,11 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
 
   // Rows: convert cells, write each row's record, index its key.
   const size_t kc = static_cast<size_t>(t->key_column_);
-  t->blob_.reserve(text.size() + nrows * (ncols + 3) * 8);
-  t->row_offset_.resize(nrows);
+  t->blob_store_.reserve(text.size() + nrows * (ncols + 3) * 8);
+  t->row_offset_store_.resize(nrows);
   uint64_t cap = 16;
   while (cap < nrows * 2) cap <<= 1;
-  t->slots_.assign(cap, Slot{0, 0, 0});
+  t->slots_store_.assign(cap, Slot{0, 0, 0});
   const uint64_t mask = cap - 1;
   std::vector<uint64_t> cell(ncols);
   for (size_t r = 0; r < nrows && !too_many(); ++r) {
@@ -315,12 +319,12 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
     const uint32_t tag = static_cast<uint32_t>(h >> 32);
     uint64_t i = h & mask;
     bool dup = false;
-    for (; t->slots_[i].row1 != 0; i = (i + 1) & mask) {
-      const Slot& sl = t->slots_[i];
+    for (; t->slots_store_[i].row1 != 0; i = (i + 1) & mask) {
+      const Slot& sl = t->slots_store_[i];
       if (sl.tag != tag) continue;
       uint64_t kref;
-      std::memcpy(&kref, t->blob_.data() + sl.row_offset, 8);
-      if (std::string_view(t->blob_.data() + sl.row_offset + (kref >> 32), kref & 0xFFFFFFFFu) == key) {
+      std::memcpy(&kref, t->blob_store_.data() + sl.row_offset, 8);
+      if (std::string_view(t->blob_store_.data() + sl.row_offset + (kref >> 32), kref & 0xFFFFFFFFu) == key) {
         error(row_line[r], "duplicate key '" + std::string(raw[kc]) + "' (first on line " +
                                std::to_string(row_line[sl.row1 - 1]) + ")");
         dup = true;
@@ -329,8 +333,8 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
     }
     if (dup) continue;
     // The record.
-    while (t->blob_.size() % 8) t->blob_.push_back('\0');
-    const uint64_t start = t->blob_.size();
+    while (t->blob_store_.size() % 8) t->blob_store_.push_back('\0');
+    const uint64_t start = t->blob_store_.size();
     uint64_t rel = 8 * (1 + ncols);
     const uint64_t key_ref = (rel << 32) | key.size();
     rel += key.size();
@@ -347,23 +351,32 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
       error(row_line[r], "the table is too large");
       return nullptr;
     }
-    t->blob_.append(reinterpret_cast<const char*>(&key_ref), 8);
-    t->blob_.append(reinterpret_cast<const char*>(cell.data()), 8 * ncols);
-    t->blob_.append(key);
+    t->blob_store_.append(reinterpret_cast<const char*>(&key_ref), 8);
+    t->blob_store_.append(reinterpret_cast<const char*>(cell.data()), 8 * ncols);
+    t->blob_store_.append(key);
     for (size_t c = 0; c < ncols; ++c)
-      if (t->columns_[c].type == ValueType::kString) t->blob_.append(raw[c]);
-    t->row_offset_[r] = start;
-    t->slots_[i] = Slot{start, tag, static_cast<uint32_t>(r + 1)};
+      if (t->columns_[c].type == ValueType::kString) t->blob_store_.append(raw[c]);
+    t->row_offset_store_[r] = start;
+    t->slots_store_[i] = Slot{start, tag, static_cast<uint32_t>(r + 1)};
   }
   if (diags.error_count() > errors_before) return nullptr;
 
-  for (size_t c = 0; c < ncols; ++c) {
-    if (t->columns_[c].type != ValueType::kNumber) continue;
-    const std::string& n = t->columns_[c].name;
-    if (n == "lat" || n == "latitude") t->lat_column_ = static_cast<int>(c);
-    if (n == "lon" || n == "lng" || n == "longitude") t->lon_column_ = static_cast<int>(c);
-  }
+  t->Publish();
   return t;
+}
+
+void Table::Publish(bool owned) {
+  if (owned) {
+    blob_ = blob_store_;
+    row_offset_ = row_offset_store_;
+    slots_ = slots_store_;
+  }
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    if (columns_[c].type != ValueType::kNumber) continue;
+    const std::string& n = columns_[c].name;
+    if (n == "lat" || n == "latitude") lat_column_ = static_cast<int>(c);
+    if (n == "lon" || n == "lng" || n == "longitude") lon_column_ = static_cast<int>(c);
+  }
 }
 
 int Table::ColumnIndex(std::string_view name) const {

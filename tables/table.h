@@ -14,11 +14,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/status.h"
 #include "core/value.h"
 
 namespace tailor {
@@ -45,6 +47,16 @@ class Table {
   // Reads and parses a file (an unreadable file is one diagnostic at line 0).
   static std::shared_ptr<const Table> LoadCsv(const std::string& path, std::string_view key_column,
                                               Diagnostics& diags, const TableLimits& limits = {});
+  // A file written by WriteCompiled (`tailorc table compile`): memory-mapped read-only,
+  // checked completely (checksum, then every slot, row and cell reference), so a damaged or
+  // crafted file is refused and lookups stay in bounds. Its key column must be `key_column`.
+  static std::shared_ptr<const Table> LoadCompiled(const std::string& path,
+                                                   std::string_view key_column, Diagnostics& diags);
+  // Either form, by the file's first bytes: what `table NAME = csv("FILE", ...)` loads.
+  static std::shared_ptr<const Table> LoadFile(const std::string& path, std::string_view key_column,
+                                               Diagnostics& diags, const TableLimits& limits = {});
+  // Writes the compiled form (written to PATH.tmp, then renamed: safe for hot reload).
+  Status WriteCompiled(const std::string& path) const;
 
   // Schema (config time).
   int ColumnIndex(std::string_view name) const;  // -1 when absent
@@ -86,17 +98,31 @@ class Table {
   //   [key: rel_offset << 32 | length][cell 0]...[cell n-1][key text][string cells' bytes]
   // A cell is a double (NaN = missing), a bool (0/1, 2 = missing) or a string as
   // rel_offset << 32 | length (all ones = missing); rel_offset counts from the row's start.
-  std::string blob_;
-  std::vector<uint64_t> row_offset_;  // row -> offset of its record in blob_
   struct Slot {
     uint64_t row_offset;
     uint32_t tag;   // high bits of the key's hash
     uint32_t row1;  // row + 1; 0 = empty slot
   };
-  std::vector<Slot> slots_;
+  // What lookups read: views of the owned vectors below (a table parsed from CSV) or of a
+  // read-only mapping of a compiled file (shared by every worker through the page cache).
+  std::string_view blob_;
+  std::span<const uint64_t> row_offset_;  // row -> offset of its record in blob_
+  std::span<const Slot> slots_;
+  std::string blob_store_;
+  std::vector<uint64_t> row_offset_store_;
+  std::vector<Slot> slots_store_;
+  std::shared_ptr<const void> mapping_;  // the compiled file's mapping, when mapped
+  // Sets the coordinate columns, and (owned) the views over the *_store_ vectors.
+  void Publish(bool owned = true);
   int64_t FindSlot(std::string_view canonical_key, uint64_t* row_offset) const;
   Value CellAt(uint64_t row_offset, int column) const;
 };
+
+// True when a file starts with the compiled table magic.
+bool IsCompiledTable(std::string_view first_bytes);
+
+// Letters, digits and _, not starting with a digit (NAME.COLUMN in the rules).
+bool ValidTableColumnName(std::string_view name);
 
 // "42", "3.5", "-0.25": the shortest text that reads back as `d` (number keys, messages).
 std::string_view FormatNumber(double d, char (&buf)[32]);

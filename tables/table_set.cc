@@ -12,7 +12,7 @@ Result<std::shared_ptr<const Table>> LoadTableForReload(const std::string& path,
                                                         const std::string& key_column,
                                                         const Table* schema) {
   Diagnostics diags;
-  auto t = Table::LoadCsv(path, key_column, diags);
+  auto t = Table::LoadFile(path, key_column, diags);
   if (t == nullptr) {
     std::string msg;
     size_t shown = 0;
@@ -51,7 +51,7 @@ int TableRegistry::Add(std::string name, std::string path, std::string key_colum
     }
   }
   // The first load reports every diagnostic with its line; reloads summarize.
-  auto first = Table::LoadCsv(path, key_column, diags);
+  auto first = Table::LoadFile(path, key_column, diags);
   if (first == nullptr) return -1;
   auto schema = first;
   bool used_first = false;

@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tables/table.h"
+#include "tables/table_set.h"
+
+namespace tailor {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CompiledTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/tables-compiled-" + std::to_string(getpid());
+    fs::create_directories(dir_);
+    out_ = dir_ + "/stores.tbl";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::shared_ptr<const Table> Csv(std::string_view text) {
+    Diagnostics d;
+    auto t = Table::ParseCsv(text, "stores.csv", "id", d);
+    EXPECT_TRUE(t) << (d.items().empty() ? "" : FormatDiagnosticLine(d.items()[0]));
+    return t;
+  }
+  std::string Read() {
+    std::ifstream in(out_, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  void WriteBytes(const std::string& b) { std::ofstream(out_, std::ios::binary) << b; }
+  std::string dir_, out_;
+};
+
+constexpr std::string_view kStores =
+    "id:number,name,lat,lon,open:bool\n"
+    "1,Paris Opéra,48.8719,2.3316,true\n"
+    "2,Berlin Mitte,52.52,13.405,\n"
+    "3,London Soho,51.5136,-0.1365,false\n"
+    "4,,,,\n";
+
+TEST_F(CompiledTableTest, RoundTripsEverything) {
+  auto csv = Csv(kStores);
+  ASSERT_TRUE(csv);
+  ASSERT_TRUE(csv->WriteCompiled(out_).ok());
+  Diagnostics d;
+  auto t = Table::LoadFile(out_, "id", d);
+  ASSERT_TRUE(t) << FormatDiagnosticLine(d.items()[0]);
+  ASSERT_EQ(t->row_count(), csv->row_count());
+  ASSERT_EQ(t->columns().size(), csv->columns().size());
+  for (size_t c = 0; c < t->columns().size(); ++c) {
+    EXPECT_EQ(t->columns()[c].name, csv->columns()[c].name);
+    EXPECT_EQ(t->ColumnType(static_cast<int>(c)), csv->ColumnType(static_cast<int>(c)));
+    EXPECT_EQ(t->columns()[c].declared, csv->columns()[c].declared);
+  }
+  for (double key : {1.0, 2.0, 3.0, 4.0, 5.0}) {
+    for (int c = 0; c < static_cast<int>(t->columns().size()); ++c) {
+      Value a = t->Lookup(Value::Number(key), c), b = csv->Lookup(Value::Number(key), c);
+      ASSERT_EQ(a.type, b.type) << key << " " << c;
+      EXPECT_EQ(a.str, b.str);
+      EXPECT_EQ(a.number, b.number);
+      EXPECT_EQ(a.boolean, b.boolean);
+    }
+  }
+  EXPECT_EQ(t->Lookup(Value::String("2.0"), 1).str, "Berlin Mitte");
+  EXPECT_EQ(t->NearestTo(48.85, 2.35).row, 0);
+}
+
+TEST_F(CompiledTableTest, RefusesDamagedTruncatedAndMiskeyedFiles) {
+  auto csv = Csv(kStores);
+  ASSERT_TRUE(csv->WriteCompiled(out_).ok());
+  const std::string good = Read();
+  Diagnostics d;
+  EXPECT_FALSE(Table::LoadCompiled(out_, "name", d));  // keyed by id
+  for (size_t len : {size_t{0}, size_t{10}, size_t{64}, good.size() / 2, good.size() - 1}) {
+    WriteBytes(good.substr(0, len));
+    EXPECT_FALSE(Table::LoadCompiled(out_, "id", d)) << len;
+  }
+  for (size_t pos = 8; pos < good.size(); pos += 13) {
+    std::string bad = good;
+    bad[pos] = static_cast<char>(bad[pos] ^ 0x41);
+    WriteBytes(bad);
+    EXPECT_FALSE(Table::LoadCompiled(out_, "id", d)) << pos;
+  }
+  ASSERT_GT(d.error_count(), 0u);
+  EXPECT_NE(FormatDiagnosticLine(d.items().back()).find(out_ + ": error: compiled table: "),
+            std::string::npos);
+}
+
+TEST_F(CompiledTableTest, RegistryLoadsAndReloadsCompiledFiles) {
+  ASSERT_TRUE(Csv(kStores)->WriteCompiled(out_).ok());
+  TableRegistry reg;
+  Diagnostics d;
+  ASSERT_EQ(reg.Add("stores", out_, "id", d), 0);
+  EXPECT_EQ(reg.Current()->at(0)->Lookup(Value::Number(3), 1).str, "London Soho");
+  ASSERT_TRUE(Csv("id:number,name,lat,lon,open:bool\n3,London Bridge,51.5,-0.08,true\n")
+                  ->WriteCompiled(out_).ok());
+  reg.Poll();
+  auto r = reg.Wait();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kSwapped);
+  EXPECT_EQ(reg.Current()->at(0)->Lookup(Value::Number(3), 1).str, "London Bridge");
+  std::string bytes = Read();
+  bytes[bytes.size() - 3] ^= 1;
+  std::ofstream(out_ + ".tmp", std::ios::binary) << bytes;
+  fs::rename(out_ + ".tmp", out_);
+  reg.Poll();
+  r = reg.Wait();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kRejected);
+  EXPECT_NE(r[0].event.message.find("checksum"), std::string::npos) << r[0].event.message;
+  EXPECT_EQ(reg.Current()->at(0)->Lookup(Value::Number(3), 1).str, "London Bridge");
+}
+
+}  // namespace
+}  // namespace tailor
