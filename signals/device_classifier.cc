@@ -30,7 +30,7 @@ enum Feature : unsigned {
   // Form factors.
   kIphone, kIpad, kIpod, kAndroid, kMobi, kTabletWord, kTabletPc, kTabletModel, kPhoneModel,
   kKindle, kSilk, kWindowsPhone, kBlackberry, kPlaybook, kKaios, kFeaturePhone, kOperaMini,
-  kTv, kTvWeak, kConsole, kWearable, kCar, kVr,
+  kTv, kTvWeak, kTvBox, kConsole, kWearable, kCar, kVr,
   // Operating systems.
   kOsWindows, kOsMac, kOsLinux, kOsCros, kOsTizen, kOsWebos, kOsHarmony, kOsPlaystation,
   kOsNintendo, kOsRoku, kOsTvos, kOsWatchos, kOsFire, kOsXbox, kDesktopOther,
@@ -45,6 +45,7 @@ static_assert(kFeatureCount <= 128, "features must fit the 128-bit set");
 struct Pattern {
   Feature feature;
   const char* regex;
+  bool caseless = true;  // vendor model codes (AFTxx, KFxx) are matched as written
 };
 
 // Written from the vendors' documented UA formats (Apple, Google/Android, Microsoft, Mozilla,
@@ -95,7 +96,7 @@ const Pattern kPatterns[] = {
     {kTabletPc, R"(tablet pc|touch; tablet)"},
     {kTabletModel, R"(\bsm-[tpx]\d{3}|\bgt-p\d{4}|\bgt-n[58]\d{3}|\bshw-m[34]|\bsch-i[89]\d\d)"
                    R"(|\blenovo ?tb|\btb-?[0-9x]{4}|\byt-x|\byt3-|\blenovo ?(?:yoga ?)?tab)"
-                   R"(|\bnexus (?:7|9|10)\b|\bpixel (?:c|tablet)\b|\bkf[a-z]{2,6}\b|mediapad|matepad)"
+                   R"(|\bnexus (?:7|9|10)\b|\bpixel (?:c|tablet)\b|mediapad|matepad)"
                    R"(|\b(?:bah\d?|agr|ags\d?|kob\d?|dbr|scm|mrx|jdn\d?|bzt|bg2|krj|got)-[a-z]?[wl]\d)"
                    R"(|xiaomi ?pad|\bmi ?pad|redmi ?pad|\bxoom\b)"
                    R"(|\bsgp\d{3}|\bnook|\boppo ?pad|\brealme ?pad|\boneplus ?pad|\bopd\d{4})"
@@ -117,19 +118,26 @@ const Pattern kPatterns[] = {
 
     // --- Living room, consoles, wearables, cars.
     {kTv, R"(smart-?tv|smarttv|hbbtv|netcast|web0s|\btv\b|viera|bravia|aquos)"
-          R"(|googletv|google ?tv|android ?tv|\batv\b|crkey|apple ?tv|appletv|tvos|roku|\baft[a-z]{1,5}\b)"
+          R"(|googletv|google ?tv|android ?tv|\batv\b|crkey|apple ?tv|appletv|tvos|roku)"
           R"(|vidaa|philipstv|nettv|tpvision|espial|opera tv|\bomi/|\bdtv|large screen)"
           R"(|ce-html|freebox|mitv|mibox|\bmi box|shield android|firetv|fire tv|inettvbrowser)"
           R"(|maple|vizio|hisense|toshibatv|foxxum|zeasn|titanos|whaletv)"
           R"(|sonydtv|sharp ?aquos|chromecast|\bstb\b|set-?top|dvb|\bmag\d{3}|kodi|plex)"
           R"(|sraf|vestel|arcelik|loewe|grundig|metz|panasonic|humax|tivo|tcl|skyworth)"
           R"(|\bbeyondtv|\bxiaomi ?tv|\btvbox|\bmibox|\btelevision)"},
-    {kTvWeak, R"(\bcrkey|\baft[a-z]|\bbravia|android ?tv|smart-?tv|google ?tv)"},
+    {kTvWeak, R"(\bcrkey|\bbravia|android ?tv|smart-?tv|google ?tv)"},
+    // Amazon's model codes: Fire TV "AFTxxx", Fire tablets "KFxxxx".
+    {kTv, R"(\bAFT[A-Z0-9]{1,9}\b)", false},
+    {kTvWeak, R"(\bAFT[A-Z0-9]{1,9}\b)", false},
+    {kOsFire, R"(\bAFT[A-Z0-9]{1,9}\b|\bKF[A-Z]{2,6}\b)", false},
+    {kTabletModel, R"(\bKF[A-Z]{2,6}\b)", false},
+    // Android set-top boxes and sticks name themselves "... Box", "... TV Stick".
+    {kTvBox, R"(box\b|box build|\bstick\b)"},
     {kConsole, R"(xbox|playstation|\bps[345]\b|nintendo|\bwii\b|\bwiiu|\b3ds\b|new 3ds|ouya)"
                R"(|nintendo switch|\bpsp\b|playstation vita|\bvita\b)"},
     {kWearable, R"(watch|wear ?os|\bsm-r\d{3}|glass 1|google glass|\bgear\b|fitbit|garmin)"
-                R"(|\bwt\d{2}|\bspark ?ar)"},
-    {kVr, R"(oculus|quest|pico neo|\bpico [0-9]|vision ?pro|visionos|xr-?browser|\bvr\b)"
+                R"(|\bwt\d{2}|\bspark ?ar|runiq)"},
+    {kVr, R"(oculus|quest|\bpico\b|vision ?pro|visionos|xr-?browser|\bvr\b|\bvrl\d)"
           R"(|hololens|magic ?leap|wolvic)"},
     {kCar, R"(tesla|qtcarbrowser|automotive|carplay|carbrowser|android auto|\baaos\b|\bsync ?\d)"
            R"(|\bpolestar|\bvolvo|\brivian|\blucid|\bmercedes|\bmbux|\bbmw\b)"},
@@ -147,7 +155,7 @@ const Pattern kPatterns[] = {
     {kOsRoku, R"(roku)"},
     {kOsTvos, R"(tvos|apple ?tv|appletv)"},
     {kOsWatchos, R"(watchos|watch os|apple ?watch)"},
-    {kOsFire, R"(\bkf[a-z]{2,6}\b|\baft[a-z]{1,5}\b|silk/)"},
+    {kOsFire, R"(silk/)"},
     {kOsXbox, R"(xbox)"},
     {kDesktopOther, R"(\bx11\b|linux x86_64|linux i[3-6]86|linux amd64|\bcros\b|windows nt)"},
 
@@ -312,6 +320,7 @@ DeviceType DecideType(const FeatureSet& f) {
     // Android's rule: phones' browsers say "Mobile", tablets' do not. App UAs (Dalvik,
     // okhttp) never say it, so a known phone model decides there.
     if (f[kMobi] || f[kPhoneModel]) return DeviceType::kSmartphone;
+    if (f[kTvBox]) return DeviceType::kTv;
     if (f[kSilk] || f[kOsFire] || f[kTabletModel]) return DeviceType::kTablet;
     return DeviceType::kTablet;
   }
@@ -410,7 +419,7 @@ Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
   std::vector<unsigned> flags, ids;
   for (const Pattern& p : kPatterns) {
     exprs.push_back(p.regex);
-    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+    flags.push_back((p.caseless ? HS_FLAG_CASELESS : 0u) | HS_FLAG_SINGLEMATCH);
     ids.push_back(p.feature);
   }
   hs_database_t* db = nullptr;
