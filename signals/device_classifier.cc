@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -438,6 +439,8 @@ Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
   std::unique_ptr<DeviceClassifier> c(new DeviceClassifier());
   c->db_ = db;
   c->pattern_count_ = exprs.size();
+  static std::atomic<uint64_t> next_instance{1};
+  c->instance_ = next_instance.fetch_add(1);
   return c;
 }
 
@@ -450,12 +453,12 @@ Result<std::unique_ptr<DeviceClassifier::Workspace>> DeviceClassifier::NewWorksp
   if (hs_alloc_scratch(db_, &ws->scratch_) != HS_SUCCESS)
     return Status::Error("vectorscan: cannot allocate scratch");
   ws->cache_.reset(new Workspace::CacheEntry[kCacheEntries]());
-  ws->owner_ = this;
+  ws->owner_ = instance_;
   return ws;
 }
 
 DeviceClassifier::Workspace* DeviceClassifier::ThreadWorkspace() const {
-  if (tls_workspace == nullptr || tls_workspace->owner_ != this) {
+  if (tls_workspace == nullptr || tls_workspace->owner_ != instance_) {
     auto ws = NewWorkspace();
     if (!ws.ok()) return nullptr;
     tls_workspace = std::move(ws.value());

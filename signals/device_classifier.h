@@ -89,7 +89,7 @@ class DeviceClassifier {
       uint64_t key;  // 0: empty
       DeviceInfo info;
     };
-    const DeviceClassifier* owner_ = nullptr;
+    uint64_t owner_ = 0;  // DeviceClassifier::instance_ it was made for
     hs_scratch* scratch_ = nullptr;
     std::unique_ptr<CacheEntry[]> cache_;
     uint64_t hits_ = 0, misses_ = 0;
@@ -117,6 +117,9 @@ class DeviceClassifier {
 
   hs_database* db_ = nullptr;
   size_t pattern_count_ = 0;
+  // Unique per classifier ever created: a thread's workspace is reused only for the classifier
+  // it was made for, even when a reloaded one lands at the same address.
+  uint64_t instance_ = 0;
 };
 
 }  // namespace tailor

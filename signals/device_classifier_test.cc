@@ -146,6 +146,16 @@ TEST(DeviceClassifier, ThreadsEachUseTheirOwnWorkspace) {
   for (int w : wrong) EXPECT_EQ(w, 0);
 }
 
+TEST(DeviceClassifier, ReloadedClassifierGetsItsOwnThreadWorkspace) {
+  for (int generation = 0; generation < 3; ++generation) {
+    auto c = DeviceClassifier::Create();  // a config reload: a new classifier, maybe same address
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c.value()->Classify("curl/8.0").type, DeviceType::kBot);
+    EXPECT_EQ(c.value()->Classify("Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) Mobile/15E148").type,
+              DeviceType::kTablet);
+  }
+}
+
 TEST(DeviceClassifier, HostileInput) {
   std::string huge(10 * 1024, 'A');
   DeviceInfo d = Classifier().Classify(huge, {});

@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 #include <xxhash.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -343,7 +344,7 @@ Lifecycle ProfileCodec::ObserveLifecycle(const RequestView& rq) const {
 namespace {
 
 struct InterestScratch {
-  const InterestSet* owner = nullptr;
+  uint64_t owner = 0;  // InterestSet::instance_ the scratch was last sized for
   hs_scratch_t* scratch = nullptr;
   ~InterestScratch() { hs_free_scratch(scratch); }
 };
@@ -382,6 +383,8 @@ Result<std::unique_ptr<InterestSet>> InterestSet::Create(std::vector<InterestDef
   if (defs.size() > kMaxInterests)
     return Status::Error("too many interests (at most " + std::to_string(kMaxInterests) + ")");
   std::unique_ptr<InterestSet> s(new InterestSet());
+  static std::atomic<uint64_t> next_instance{1};
+  s->instance_ = next_instance.fetch_add(1);
   std::vector<std::string> regexes;
   std::vector<unsigned> ids, flags;
   for (size_t i = 0; i < defs.size(); ++i) {
@@ -434,10 +437,10 @@ std::string_view InterestSet::NameOfId(uint16_t id) const {
 
 bool InterestSet::PrepareThread() const {
   if (db_ == nullptr) return true;
-  if (tls_interest.owner == this && tls_interest.scratch != nullptr) return true;
+  if (tls_interest.owner == instance_ && tls_interest.scratch != nullptr) return true;
   // hs_alloc_scratch grows an existing scratch so it also serves this database.
   if (hs_alloc_scratch(db_, &tls_interest.scratch) != HS_SUCCESS) return false;
-  tls_interest.owner = this;
+  tls_interest.owner = instance_;
   return true;
 }
 

@@ -162,6 +162,7 @@ class InterestSet {
  private:
   InterestSet() = default;
   hs_database* db_ = nullptr;
+  uint64_t instance_ = 0;  // unique per set: keys the per-thread scratch
   std::vector<std::string> names_;
   std::vector<uint16_t> ids_;
 };

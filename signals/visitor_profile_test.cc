@@ -284,6 +284,15 @@ TEST(InterestSet, GlobsInOneDatabase) {
   EXPECT_EQ(set.Find("hats"), 1);
   EXPECT_EQ(set.Find("nope"), -1);
   EXPECT_FALSE(InterestSet::Create({{"a", {"/a"}}, {"a", {"/b"}}}).ok());
+  // A reloaded set with a different database: the thread's scratch is re-sized for it.
+  for (int generation = 0; generation < 3; ++generation) {
+    std::vector<std::string> globs;
+    for (int i = 0; i <= generation * 20; ++i) globs.push_back("/g" + std::to_string(i) + "/*/x*");
+    auto again = InterestSet::Create({{"g", globs}});
+    ASSERT_TRUE(again.ok());
+    uint16_t ids[2];
+    EXPECT_EQ(again.value()->Match("/g0/a/xyz", ids, 2), 1u);
+  }
 }
 
 struct VisitorFixture {
