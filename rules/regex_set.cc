@@ -2,6 +2,8 @@
 
 #include <hs/hs.h>
 
+#include <cstdlib>
+
 namespace tailor {
 namespace {
 
@@ -21,16 +23,17 @@ int OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned in
 }  // namespace
 
 bool ValidateRegex(const std::string& pattern, bool caseless, std::string* error) {
-  hs_database_t* db = nullptr;
+  hs_expr_info_t* info = nullptr;
   hs_compile_error_t* err = nullptr;
-  // A full compile: hs_expression_info accepts some patterns the compiler later rejects.
-  if (hs_compile(pattern.c_str(), Flags(caseless), HS_MODE_BLOCK, nullptr, &db, &err) !=
-      HS_SUCCESS) {
+  // The parser and analysis only (about 10x cheaper than a compile): it rejects every
+  // unsupported construct. The rare pattern that fails only in the full build is reported by
+  // RegexSet::Compile with its index, at the same source location.
+  if (hs_expression_info(pattern.c_str(), Flags(caseless), &info, &err) != HS_SUCCESS) {
     *error = err && err->message ? err->message : "unsupported regex";
     hs_free_compile_error(err);
     return false;
   }
-  hs_free_database(db);
+  std::free(info);
   return true;
 }
 
