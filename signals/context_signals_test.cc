@@ -63,3 +63,88 @@ TEST(LangSignal, ThroughTheRegistry) {
 
 }  // namespace
 }  // namespace tailor
+
+// Every signal of the issue-5 families through the registry, with hostile requests: 10 KB
+// headers, invalid UTF-8, malformed URLs, oversized and truncated cookies. Nothing may crash,
+// every string must stay within bounds, and the arena is the only memory used.
+#include "signals/device_classifier.h"
+#include "signals/referrer_classifier.h"
+#include "signals/visitor_profile.h"
+
+namespace tailor {
+namespace {
+
+TEST(AllSignals, HostileRequests) {
+  ReferrerClassifier referrer;
+  auto device = DeviceClassifier::Create();
+  auto profile = ProfileCodec::Create(std::string(40, 'k'), {});
+  auto languages = LanguageMatcher::Create({"fr", "en"}, "en");
+  auto interests = InterestSet::Create({{"shoes", {"/shoes/*"}}});
+  Services services;
+  services.referrer = &referrer;
+  services.device = device.value().get();
+  services.profile = profile.value().get();
+  services.languages = languages.value().get();
+  services.interests = interests.value().get();
+
+  std::string big(10 * 1024, 'x');
+  std::string bad_utf8 = "\xff\xfe\xc3\x28\xa0\xa1\xe2\x28\xa1\xf0\x28\x8c\xbc";
+  std::string big_bad;
+  while (big_bad.size() < 10 * 1024) big_bad += bad_utf8;
+  std::vector<std::vector<HeaderField>> requests;
+  std::vector<std::string> keep;  // header storage
+  auto S = [&](std::string s) -> std::string_view {
+    keep.push_back(std::move(s));
+    return keep.back();
+  };
+  keep.reserve(64);
+  requests.push_back({{"Referer", S("https://" + big + ".com/?q=" + big)},
+                      {"User-Agent", S(big)},
+                      {"Accept-Language", S(big)},
+                      {"Cookie", S("tailor_profile=" + big)}});
+  requests.push_back({{"Referer", S(big_bad)},
+                      {"User-Agent", S(big_bad)},
+                      {"Accept-Language", S(big_bad)},
+                      {"Cookie", S("tailor_profile=" + big_bad)},
+                      {"Sec-CH-UA-Model", S(big_bad)},
+                      {"Sec-CH-UA-Platform", S(big_bad)}});
+  requests.push_back({{"Referer", S("http://[::1")},
+                      {"Referer", S("://x")},
+                      {"User-Agent", S("")},
+                      {"Cookie", S("tailor_profile=AAAA; tailor_profile=" + std::string(399, 'A'))}});
+  requests.push_back({{"Referer", S("https://www.google.com/search?q=%ff%fe%00%0a" + big_bad)},
+                      {"Accept-Language", S(";q=;,,;;q=0.5,*;q=1,fr;q=0.0001")}});
+  for (const char* query : {"utm_source=%ff%fe&utm_medium=%", "gclid", "&&&===&&&"}) {
+    for (const auto& headers : requests) {
+      RequestView rv;
+      rv.host = "shop.example.com";
+      rv.path = "/shoes/\xff\xfe";
+      rv.query = query;
+      rv.headers = headers;
+      rv.now_ms = -5;  // a clock before the epoch
+      alignas(16) char arena_buf[2048];
+      Arena arena(arena_buf, sizeof arena_buf);
+      std::vector<char> memo_buf(SignalRegistry::Builtin().memo_size() + 64, 0);
+      RequestMemo memo(memo_buf.data(), memo_buf.size());
+      EvalEnv env{rv, services, arena, memo};
+      for (const SignalDef& def : SignalRegistry::Builtin().all()) {
+        bool ours = def.name.starts_with("referrer.") || def.name.starts_with("campaign.") ||
+                    def.name.starts_with("device.") || def.name.starts_with("visitor.") ||
+                    def.name.starts_with("interest") || def.name.starts_with("time.") ||
+                    def.name == "lang" || def.name == "lifecycle";
+        if (!ours) continue;
+        SignalArgs args;
+        args.str = "shoes";
+        Value v = def.fn(args, env);
+        if (v.type == ValueType::kString) {
+          EXPECT_LE(v.str.size(), 512u) << def.name;
+        }
+        EXPECT_TRUE(v.missing() || v.type == def.type) << def.name;
+      }
+      EXPECT_LE(arena.used(), arena.capacity());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tailor
