@@ -302,22 +302,23 @@ std::string_view Evaluator::SegmentList() {
   if (segment_list_done_) return segment_list_;
   segment_list_done_ = true;
   size_t n = c_->segment_nodes.size();
-  if (n == 0) return segment_list_;
-  char* out = nullptr;
+  // Two passes: evaluate (each segment root is memoized) and measure, then one exact arena
+  // allocation and the copy.
   size_t len = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (InSegment(i)) len += c_->segment_names[i].size() + (len ? 1 : 0);
+  if (len == 0) return segment_list_;
+  char* out = env_->arena.AllocateChars(len);
+  if (out == nullptr) return segment_list_;  // arena full: fail open, no list
+  size_t pos = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!InSegment(i)) continue;
-    if (out == nullptr) {
-      // One allocation of the worst case: every name and separator.
-      out = env_->arena.AllocateChars(c_->segment_names_bytes);
-      if (out == nullptr) return segment_list_;
-    }
     std::string_view name = c_->segment_names[i];
-    if (len) out[len++] = ',';
-    std::memcpy(out + len, name.data(), name.size());
-    len += name.size();
+    if (pos) out[pos++] = ',';
+    std::memcpy(out + pos, name.data(), name.size());
+    pos += name.size();
   }
-  if (out) segment_list_ = std::string_view(out, len);
+  segment_list_ = std::string_view(out, pos);
   return segment_list_;
 }
 
