@@ -319,10 +319,10 @@ DeviceType DecideType(const FeatureSet& f) {
     return DeviceType::kSmartphone;
   if (f[kAndroid] || f[kOsHarmony]) {
     // Android's rule: phones' browsers say "Mobile", tablets' do not. App UAs (Dalvik,
-    // okhttp) never say it, so a known phone model decides there.
+    // okhttp) never say it, so a known phone model decides there; set-top boxes name
+    // themselves "... Box". The rest is a tablet.
     if (f[kMobi] || f[kPhoneModel]) return DeviceType::kSmartphone;
     if (f[kTvBox]) return DeviceType::kTv;
-    if (f[kSilk] || f[kOsFire] || f[kTabletModel]) return DeviceType::kTablet;
     return DeviceType::kTablet;
   }
   if (f[kSilk]) return DeviceType::kTablet;
