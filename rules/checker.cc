@@ -40,15 +40,21 @@ bool ParseDate(std::string_view t, int64_t* ms) {
 
 namespace {
 
+// Edit distance with adjacent transpositions (optimal string alignment): "shose" is one
+// typo away from "shoes".
 size_t EditDistance(std::string_view a, std::string_view b) {
   if (a.size() > 64 || b.size() > 64) return 99;
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  std::vector<size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
+    for (size_t j = 1; j <= b.size(); ++j) {
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+    }
+    prev2 = prev;
+    prev = cur;
   }
   return prev[b.size()];
 }

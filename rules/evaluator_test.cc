@@ -396,3 +396,25 @@ segment s = t.zz == "1")",
 
 }  // namespace
 }  // namespace tailor
+
+namespace tailor {
+namespace {
+
+TEST(EvaluatorTest, InterestNamesResolveToTheInterestSignal) {
+  RulesFixture f(R"(interest shoes paths ["/shoes/*", "/p/sneakers-*"]
+interest hats paths ["/hats/*"]
+segment shoe_fan = interest.shoes >= 5
+segment hat_fan = interest.hats >= 5
+)");
+  ASSERT_TRUE(f.rules) << f.errors();
+  ASSERT_EQ(f.rules->interests().size(), 2u);
+  EXPECT_EQ(f.rules->interests()[0].paths[1], "/p/sneakers-*");
+  EXPECT_EQ(f.Segments("/"), "shoe_fan");  // interest("shoes") is 5, interest("hats") 4
+  RulesFixture bad("segment s = interest.shose > 1\ninterest shoes paths [\"/s/*\"]\n");
+  EXPECT_FALSE(bad.rules);
+  EXPECT_NE(bad.errors().find("unknown interest 'shose'"), std::string::npos) << bad.errors();
+  EXPECT_NE(bad.errors().find("did you mean 'shoes'"), std::string::npos) << bad.errors();
+}
+
+}  // namespace
+}  // namespace tailor

@@ -48,6 +48,11 @@ inline Value TestCountryCounted(const SignalArgs& a, EvalEnv& env) {
   return TestCountry(a, env);
 }
 
+// interest("NAME"): the length of NAME (enough to see which interest was asked for).
+inline Value TestInterest(const SignalArgs& a, EvalEnv&) {
+  return Value::Number(static_cast<double>(a.str.size()));
+}
+
 inline const SignalRegistry& TestRegistry() {
   static const SignalRegistry registry = [] {
     SignalRegistry r;
@@ -58,6 +63,8 @@ inline const SignalRegistry& TestRegistry() {
            "t.tags contains \"red\""});
     r.Add({"t.country", ValueType::kString, SignalArg::kNone, 50, TestCountryCounted,
            "test string", "t.country == \"FR\""});
+    r.Add({"interest", ValueType::kNumber, SignalArg::kString, 5, TestInterest, "test interest",
+           "interest(\"x\") > 1"});
     return r;
   }();
   return registry;
