@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 #include "core/text.h"
 #include "rules/compiled.h"
@@ -11,6 +12,10 @@
 #include "rules/rule_set.h"
 
 namespace tailor {
+
+// The glue places an Evaluator in a request pool and never runs its destructor.
+static_assert(std::is_trivially_destructible_v<Evaluator>);
+static_assert(std::is_trivially_destructible_v<Decision>);
 
 namespace {
 inline bool TestBit(const uint64_t* w, size_t i) { return (w[i / 64] >> (i % 64)) & 1; }
