@@ -1,6 +1,9 @@
 // End-to-end tests of the rule language through RuleSet and Evaluator.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -414,6 +417,39 @@ segment hat_fan = interest.hats >= 5
   EXPECT_FALSE(bad.rules);
   EXPECT_NE(bad.errors().find("unknown interest 'shose'"), std::string::npos) << bad.errors();
   EXPECT_NE(bad.errors().find("did you mean 'shoes'"), std::string::npos) << bad.errors();
+}
+
+}  // namespace
+}  // namespace tailor
+
+namespace tailor {
+namespace {
+
+TEST(EvaluatorTest, PerThreadScratchForMultiThreadedCallers) {
+  RulesFixture f(R"(segment chrome = header("User-Agent") matches "Chrome/[0-9]+"
+segment bot = header("User-Agent") matches_ci "bot"
+)");
+  ASSERT_TRUE(f.rules) << f.errors();
+  std::atomic<int> wrong{0};
+  auto worker = [&](const std::string& ua, const std::string& want) {
+    RegexScratch scratch = f.rules->AllocateScratch();  // once per thread, before requests
+    for (int i = 0; i < 2000; ++i) {
+      TestRequest req;
+      req.url = "/";
+      req.headers = {{"User-Agent", ua}};
+      RequestHarness h(*f.rules, req);
+      std::vector<char> state(f.rules->state_size() + 16);
+      void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(state.data()) + 15) &
+                                              ~static_cast<uintptr_t>(15));
+      Evaluator ev(*f.rules, h.env(), aligned, &scratch);
+      if (ev.SegmentList() != want) ++wrong;
+    }
+  };
+  std::thread a(worker, "Mozilla Chrome/120", "chrome");
+  std::thread b(worker, "GoogleBOT", "bot");
+  a.join();
+  b.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
