@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -628,6 +629,48 @@ class Checker {
     return e->kind == ExprKind::kString ? Quote(e->text) : FormatNumber(e->number);
   }
 
+  // The value of a condition that does not depend on the request (true, "a" == "a",
+  // x or true, ...), when it has one.
+  std::optional<bool> ConstantCondition(int i, int depth = 0) {
+    if (i < 0 || depth > 64) return std::nullopt;
+    const Expr& e = E(i);
+    switch (e.kind) {
+      case ExprKind::kBool: return e.boolean;
+      case ExprKind::kNot: {
+        auto v = ConstantCondition(e.a, depth + 1);
+        if (v) return !*v;
+        return std::nullopt;
+      }
+      case ExprKind::kAnd:
+      case ExprKind::kOr: {
+        bool is_and = e.kind == ExprKind::kAnd;
+        bool all_known = true;
+        for (int item : e.items) {
+          auto v = ConstantCondition(item, depth + 1);
+          if (v && *v != is_and) return !is_and;  // false in `and`, true in `or` decides
+          if (!v) all_known = false;
+        }
+        if (all_known) return is_and;
+        return std::nullopt;
+      }
+      case ExprKind::kCompare: {
+        const Expr& a = E(e.a);
+        const Expr& b = E(e.b);
+        if (e.cmp != CmpOp::kEq && e.cmp != CmpOp::kNe) return std::nullopt;
+        bool eq;
+        if (a.kind == ExprKind::kString && b.kind == ExprKind::kString && !e.ci) {
+          eq = a.text == b.text;
+        } else if (a.kind == ExprKind::kNumber && b.kind == ExprKind::kNumber) {
+          eq = a.number == b.number;
+        } else {
+          return std::nullopt;
+        }
+        return e.cmp == CmpOp::kEq ? eq : !eq;
+      }
+      default: return std::nullopt;
+    }
+  }
+
   // ---- statements ----
   void CheckPage(PageAst& page) {
     if (page.is_regex) CheckRegex(page.pattern, false, page.pattern_loc);
@@ -642,8 +685,11 @@ class Checker {
                            " always matches");
       }
       ExpectCondition(v.cond, "a variant");
-      const Expr& c = E(v.cond);
-      if (always == nullptr && c.kind == ExprKind::kBool && c.boolean) always = &v;
+      std::optional<bool> constant = ConstantCondition(v.cond);
+      if (always == nullptr && constant && *constant) always = &v;
+      if (constant && !*constant)
+        Warning(v.loc, "variant " + Quote(v.name) + " can never be chosen: its condition is "
+                       "always false");
     }
     if (always != nullptr && page.has_default)
       Warning(page.default_variant.loc,

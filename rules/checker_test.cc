@@ -136,6 +136,20 @@ page "/" {
   EXPECT_EQ(c.warnings(), 5u) << c.all();
 }
 
+TEST(CheckerTest, ConstantConditionsInVariants) {
+  Checked c(R"(page "/" {
+  variant "off" when false and t.flag
+  variant "on" when "a" == "a" or t.flag
+  variant "late" when t.flag
+}
+)");
+  EXPECT_FALSE(c.d.has_errors()) << c.all();
+  EXPECT_TRUE(c.Has("t.rules:2:3: warning: variant \"off\" can never be chosen: its condition is always false"))
+      << c.all();
+  EXPECT_TRUE(c.Has("t.rules:4:3: warning: variant \"late\" can never be chosen: variant \"on\" at line 3 always matches"))
+      << c.all();
+}
+
 TEST(CheckerTest, ScoresAndBands) {
   Checked c(R"(score intent {
   +10 when t.num >= 3
