@@ -791,15 +791,27 @@ class Checker {
   // Nodes: segments [0, S), scores [S, S+C). A DFS with an explicit depth guard: a chain of
   // thousands of segments gives an error, not a stack overflow.
   void CheckCycles() {
-    size_t n = p_.segments.size() + p_.scores.size();
+    size_t n = p_.segments.size() + p_.scores.size() + p_.experiments.size();
     state_.assign(n, 0);
     height_.assign(n, 0);
     for (size_t i = 0; i < n; ++i) Visit(static_cast<int>(i), 0, SourceLoc{});
   }
 
+  // Graph nodes: segments, then scores, then experiments (an audience may read
+  // experiment.* of another experiment).
   std::string NodeName(int node) const {
     int s = static_cast<int>(p_.segments.size());
-    return node < s ? p_.segments[node].name : p_.scores[node - s].name;
+    int c = static_cast<int>(p_.scores.size());
+    if (node < s) return p_.segments[node].name;
+    if (node < s + c) return p_.scores[node - s].name;
+    return "experiment." + p_.experiments[node - s - c].decl.name;
+  }
+  SourceLoc NodeLoc(int node) const {
+    int s = static_cast<int>(p_.segments.size());
+    int c = static_cast<int>(p_.scores.size());
+    if (node < s) return p_.segments[node].loc;
+    if (node < s + c) return p_.scores[node - s].loc;
+    return p_.experiments[node - s - c].loc;
   }
 
   int Visit(int node, int depth, const SourceLoc& from) {
@@ -818,18 +830,21 @@ class Checker {
     state_[node] = 1;
     stack_.push_back(node);
     int s = static_cast<int>(p_.segments.size());
+    int c = static_cast<int>(p_.scores.size());
     int h = 0;
     if (node < s) {
       h = ExprHeight(p_.segments[node].expr, depth + 1);
-    } else {
+    } else if (node < s + c) {
       for (auto& item : p_.scores[node - s].items) h = std::max(h, ExprHeight(item.cond, depth + 1));
+    } else {
+      h = ExprHeight(p_.experiments[node - s - c].audience, depth + 1);
     }
     stack_.pop_back();
     state_[node] = 2;
     height_[node] = h;
     if (h > o_.limits.max_total_depth && !depth_reported_) {
       depth_reported_ = true;
-      SourceLoc loc = node < s ? p_.segments[node].loc : p_.scores[node - s].loc;
+      SourceLoc loc = NodeLoc(node);
       Error(loc, "'" + NodeName(node) + "' is nested too deeply through other segments (limit " +
                      std::to_string(o_.limits.max_total_depth) + " levels)");
     }
@@ -853,6 +868,9 @@ class Checker {
     if ((e.kind == ExprKind::kName) &&
         (e.ref == RefKind::kScoreBand || e.ref == RefKind::kScorePoints))
       return 1 + Visit(static_cast<int>(p_.segments.size()) + e.ref_index, depth + 1, e.loc);
+    if (e.kind == ExprKind::kName && e.ref == RefKind::kExperiment)
+      return 1 + Visit(static_cast<int>(p_.segments.size() + p_.scores.size()) + e.ref_index,
+                       depth + 1, e.loc);
     for (int c : {e.a, e.b, e.c}) h = std::max(h, ExprHeight(c, depth + 1));
     if (e.kind == ExprKind::kAnd || e.kind == ExprKind::kOr)
       for (int c : e.items) h = std::max(h, ExprHeight(c, depth + 1));

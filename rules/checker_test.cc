@@ -189,6 +189,16 @@ page "/" { variant "v" when experiment.a == "bolder" or experiment.zz == "x" }
   EXPECT_TRUE(c.Has("unknown experiment 'zz'")) << c.all();
 }
 
+TEST(CheckerTest, ExperimentAudienceCycles) {
+  Checked c(R"(experiment a { variants { x 1 } when experiment.b == "y" }
+experiment b { variants { y 1 } when in_a }
+segment in_a = experiment.a == "x"
+page "/" { variant "v" when in_a }
+)");
+  EXPECT_TRUE(c.Has("t.rules:2:38: error: cycle: 'in_a' depends on itself (in_a -> experiment.a -> experiment.b -> in_a)"))
+      << c.all();
+}
+
 TEST(CheckerTest, DeclarationsWithoutProvidersAreClearErrors) {
   Checked c(R"(table crm = csv("crm.csv", key: id)
 signal loyalty = lua("l.lua") : number
