@@ -232,3 +232,32 @@ TEST(CheckerTest, ParseDate) {
 
 }  // namespace
 }  // namespace tailor
+
+namespace tailor {
+namespace {
+
+TEST(CheckerTest, LimitsAreErrors) {
+  RuleLimits limits;
+  limits.max_set_size = 3;
+  limits.max_regex_bytes = 10;
+  limits.max_file_bytes = 200;
+  Diagnostics d;
+  RuleSetOptions o;
+  o.limits = limits;
+  auto rules = RuleSet::Compile(R"(segment a = t.country in ["a", "b", "c", "d"]
+segment b = path matches "^/this/is/too/long$"
+)", "t.rules", TestRegistry(), d, o);
+  EXPECT_FALSE(rules);
+  std::string all;
+  for (auto& x : d.items()) all += FormatDiagnosticLine(x) + "\n";
+  EXPECT_NE(all.find("t.rules:1:42: error: list longer than the limit of 3 items"), std::string::npos) << all;
+  EXPECT_NE(all.find("t.rules:2:18: error: bad regex: longer than the limit of 10 bytes"), std::string::npos) << all;
+  Diagnostics d2;
+  rules = RuleSet::Compile(std::string(300, '#'), "big.rules", TestRegistry(), d2, o);
+  EXPECT_FALSE(rules);
+  ASSERT_EQ(d2.error_count(), 1u);
+  EXPECT_NE(d2.items()[0].message.find("larger than the limit of 200 bytes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tailor
