@@ -234,11 +234,12 @@ class Formatter {
     }
   }
 
+  // A name as written: bare when it is an identifier (and not an operator word), else quoted.
   static std::string KeyColumn(const std::string& k) {
     bool plain = !k.empty();
     for (char c : k)
       plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
-    plain = plain && !(k[0] >= '0' && k[0] <= '9');
+    plain = plain && !(k[0] >= '0' && k[0] <= '9') && !IsReservedWord(k);
     return plain ? k : QuoteString(k);
   }
 
@@ -309,7 +310,8 @@ class Formatter {
     if (x.variants_loc.line) {
       std::string v = "variants { ";
       for (size_t k = 0; k < d.variants.size(); ++k)
-        v += (k ? ", " : "") + d.variants[k].name + " " + FormatNumberLiteral(d.variants[k].weight);
+        v += (k ? ", " : "") + KeyColumn(d.variants[k].name) + " " +
+             FormatNumberLiteral(d.variants[k].weight);
       field(x.variants_loc, v + " }");
     }
     if (x.audience >= 0) field(x.when_loc, "when " + X(x.audience));

@@ -131,6 +131,14 @@ TEST(FormatterTest, QuoteStringRoundTripsThroughTheLexer) {
   }
 }
 
+TEST(FormatterTest, QuotedNamesStayQuoted) {
+  std::string out = Fmt("experiment e { variants { \"big hero\" 1, small 2 } }\n"
+                        "table t = csv(\"t.csv\", key: \"customer id\")\n");
+  EXPECT_NE(out.find("variants { \"big hero\" 1, small 2 }"), std::string::npos) << out;
+  EXPECT_NE(out.find("key: \"customer id\""), std::string::npos) << out;
+  EXPECT_EQ(Fmt(out), out);
+}
+
 TEST(FormatterTest, SyntaxErrorsAreNotFormatted) {
   std::string out;
   Diagnostics d;
