@@ -44,7 +44,8 @@ class BucketingExperimentAssigner final : public ExperimentAssigner {
                                                              Diagnostics& diags,
                                                              const std::string& file = {});
 
-  // Request time (the engine has checked audience and dates): no enrolment for bots, for
+  // Request time (the engine has checked audience and dates): a variant forced by a verified
+  // preview token (env.preview) is returned as is; otherwise no enrolment for bots, for
   // visitor-unit experiments without consent, or without a unit value; otherwise the spec's
   // holdout / layer / traffic / variant steps. Allocation-free; the view lives as long as this
   // assigner.

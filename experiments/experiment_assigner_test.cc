@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/preview_token.h"
 #include "rules/rule_set.h"
 
 namespace tailor {
@@ -72,6 +73,21 @@ Fixture Load() {
   return f;
 }
 
+// EvalEnv::preview is the glue's work in progress: set it when the field exists.
+template <typename Env>
+bool SetPreview(Env& env, const PreviewToken* preview) {
+  if constexpr (requires { env.preview; }) {
+    env.preview = preview;
+    return true;
+  } else {
+    return false;
+  }
+}
+template <typename Env>
+constexpr bool HasPreviewField() {
+  return requires(Env& e) { e.preview; };
+}
+
 // Evaluates one request and returns experiment `index`'s variant ("-" when not enrolled) and
 // the page variant.
 struct Outcome {
@@ -80,7 +96,8 @@ struct Outcome {
 };
 Outcome Evaluate(const Fixture& f, size_t index, std::string_view visitor,
             std::vector<HeaderField> headers, bool consent = true,
-            int64_t now_ms = 1790000000000 /* 2026-09-21 */) {
+            int64_t now_ms = 1790000000000 /* 2026-09-21 */,
+            const PreviewToken* preview = nullptr) {
   RequestView req;
   req.method = "GET";
   req.scheme = "https";
@@ -95,6 +112,7 @@ Outcome Evaluate(const Fixture& f, size_t index, std::string_view visitor,
   std::vector<std::max_align_t> memo_buf(TestRegistry().memo_size() / sizeof(std::max_align_t) + 1);
   RequestMemo memo(memo_buf.data(), memo_buf.size() * sizeof(std::max_align_t));
   EvalEnv env{req, services, arena, memo, visitor, consent};
+  SetPreview(env, preview);
   std::vector<std::max_align_t> state(f.rules->state_size() / sizeof(std::max_align_t) + 2);
   Evaluator ev(*f.rules, env, state.data());
   Outcome o;
@@ -163,6 +181,38 @@ TEST(ExperimentAssignerTest, AudienceBotsConsentAndDatesAreRespected) {
   }
   // 95 % not held out × 50 % layer slot × 60 % traffic ≈ 28.5 % of the audience.
   EXPECT_NEAR(enrolled_fr, 570, 80);
+}
+
+TEST(ExperimentAssignerTest, PreviewTokensForceVariants) {
+  if (!HasPreviewField<EvalEnv>()) GTEST_SKIP() << "EvalEnv has no preview field yet";
+  Fixture f = Load();
+  ASSERT_TRUE(f.assigner);
+  PreviewKey key = DerivePreviewKey("preview-test-secret");
+  auto token = MakePreviewToken(key, {{"hero", "control"}, {"banner", "a"}, {"pricing", "nope"}},
+                                "", 4000000000);
+  ASSERT_TRUE(token.ok());
+  char scratch[kPreviewScratchSize];
+  PreviewToken preview;
+  ASSERT_EQ(VerifyPreviewToken(token.value(), key, 0, scratch, &preview), PreviewStatus::kOk);
+  std::vector<HeaderField> fr = {{"X-Country", "FR"}};
+  const int64_t now = 1790000000000;
+  // v_0002 is bucketed into "bold"; the token forces "control", even for a held-out unit.
+  EXPECT_EQ(Evaluate(f, 0, "v_0002", fr).experiment, "bold");
+  EXPECT_EQ(Evaluate(f, 0, "v_0002", fr, true, now, &preview).experiment, "control");
+  EXPECT_EQ(Evaluate(f, 0, "v_0002", fr, true, now, &preview).page_variant, "home");
+  EXPECT_EQ(Evaluate(f, 0, "v_0009", fr, true, now, &preview).experiment, "control");
+  // The audience (here `not device.bot and ...`) is still checked by the rules engine.
+  EXPECT_EQ(Evaluate(f, 0, "v_0002", {{"X-Country", "DE"}}, true, now, &preview).experiment, "-");
+  EXPECT_EQ(Evaluate(f, 0, "v_0002", {{"X-Country", "FR"}, {"X-Bot", "1"}}, true, now, &preview)
+                .experiment,
+            "-");
+  // banner has no audience: the assigner's own bot and consent checks give way to the token.
+  EXPECT_EQ(Evaluate(f, 1, "v_0001", {}).experiment, "c");
+  EXPECT_EQ(Evaluate(f, 1, "v_0001", {{"X-Bot", "1"}}).experiment, "-");
+  EXPECT_EQ(Evaluate(f, 1, "v_0001", {}, false).experiment, "-");
+  EXPECT_EQ(Evaluate(f, 1, "v_0001", {{"X-Bot", "1"}}, false, now, &preview).experiment, "a");
+  // A variant the experiment does not have: normal bucketing.
+  EXPECT_EQ(Evaluate(f, 2, "v_0003", {}, true, now, &preview).experiment, "control");
 }
 
 TEST(ExperimentAssignerTest, NonVisitorUnitsIgnoreTheVisitorId) {
