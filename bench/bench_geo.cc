@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 #include <maxminddb.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,24 @@ namespace {
 const char* const kIps[] = {"81.2.69.142", "2.125.160.216", "89.160.20.112", "216.160.83.56",
                             "81.2.69.160", "175.16.199.0", "2001:218::", "67.43.156.0"};
 
+// TAILOR_BENCH_GEO_DB=FILE benchmarks another database (e.g. a full GeoLite2-City) over 4096
+// pseudo-random IPv4 addresses in 1.0.0.0-4.255.255.255 instead of the test addresses.
+const char* OtherDb() { return std::getenv("TAILOR_BENCH_GEO_DB"); }
+
 std::vector<sockaddr_storage> Addrs() {
   std::vector<sockaddr_storage> out;
+  if (OtherDb() != nullptr) {
+    uint32_t x = 12345;
+    for (int i = 0; i < 4096; ++i) {
+      x = x * 1664525u + 1013904223u;
+      sockaddr_storage ss{};
+      auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+      s4->sin_family = AF_INET;
+      s4->sin_addr.s_addr = htonl(0x01000000u + (x >> 6) % 0x04000000u);
+      out.push_back(ss);
+    }
+    return out;
+  }
   for (const char* ip : kIps) {
     sockaddr_storage ss{};
     if (std::string(ip).find(':') != std::string::npos) {
@@ -35,7 +52,9 @@ std::vector<sockaddr_storage> Addrs() {
   return out;
 }
 
-std::string CityDb() { return std::string(TAILOR_MAXMIND_TEST_DIR) + "/GeoIP2-City-Test.mmdb"; }
+std::string CityDb() {
+  return OtherDb() ? OtherDb() : std::string(TAILOR_MAXMIND_TEST_DIR) + "/GeoIP2-City-Test.mmdb";
+}
 
 void BM_GeoBareMmdbCountry(benchmark::State& state) {
   MMDB_s mmdb;
