@@ -114,6 +114,7 @@ typedef struct {
     tailor_str_t  visitor_id;    /* empty: none */
     int           consent;       /* 0: no stored visitor data is read or written */
     int           default_only;  /* 1: serve the page's default (HEAD, ...) */
+    tailor_str_t  preview_token; /* ?tailor_preview= or its cookie; empty: none */
 } tailor_eval_options_t;
 
 size_t tailor_eval_size(const tailor_engine_t *engine, size_t nheaders);
@@ -123,6 +124,8 @@ size_t tailor_eval_size(const tailor_engine_t *engine, size_t nheaders);
 tailor_eval_t *tailor_eval_init(const tailor_engine_t *engine, const tailor_request_t *req,
     const tailor_eval_options_t *options, void *buf, size_t size);
 void tailor_eval_finish(tailor_eval_t *ev);
+/* 1: a valid preview token forces choices (sets *expires_s); 0: none; -1: rejected. */
+int tailor_eval_preview(tailor_eval_t *ev, int64_t *expires_s);
 
 typedef struct {
     int           matched;   /* 1 when a page matched */

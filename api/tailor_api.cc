@@ -228,6 +228,7 @@ TAILOR_EXPORT tailor_eval_t* tailor_eval_init(const tailor_engine_t* engine,
     opts.visitor_id = View(options->visitor_id);
     opts.consent = options->consent != 0;
     opts.default_only = options->default_only != 0;
+    opts.preview_token = View(options->preview_token);
 
     auto* ev = reinterpret_cast<tailor_eval_s*>(base);
     ev->engine = engine;
@@ -247,6 +248,16 @@ TAILOR_EXPORT void tailor_eval_finish(tailor_eval_t* ev) {
       ev->evaluation = nullptr;
     }
   } catch (...) {
+  }
+}
+
+TAILOR_EXPORT int tailor_eval_preview(tailor_eval_t* ev, int64_t* expires_s) {
+  try {
+    if (ev->evaluation == nullptr) return 0;
+    if (const PreviewToken* p = ev->evaluation->preview()) *expires_s = p->expires_s;
+    return ev->evaluation->preview_status();
+  } catch (...) {
+    return -1;
   }
 }
 

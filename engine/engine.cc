@@ -31,6 +31,26 @@ void ConfigError(Diagnostics& diags, const std::string& file, const std::string&
   diags.Error(file, 0, 0, msg);
 }
 
+// Experiment assignment with previews: a verified preview token (EvalEnv::preview) forces the
+// variants it names; everything else is the bucketing spec.
+class PreviewingAssigner final : public ExperimentAssigner {
+ public:
+  explicit PreviewingAssigner(std::shared_ptr<const ExperimentAssigner> inner)
+      : inner_(std::move(inner)) {}
+  std::string_view Assign(size_t index, const ExperimentDecl& decl,
+                          EvalEnv& env) const override {
+    if (env.preview != nullptr) {
+      std::string_view forced = env.preview->ForcedVariant(decl.name);
+      for (const auto& v : decl.variants)
+        if (!forced.empty() && v.name == forced) return v.name;
+    }
+    return inner_->Assign(index, decl, env);
+  }
+
+ private:
+  std::shared_ptr<const ExperimentAssigner> inner_;
+};
+
 }  // namespace
 
 Engine::~Engine() {
@@ -60,6 +80,7 @@ bool Engine::Build(Diagnostics& diags) {
       ss << in.rdbuf();
       secret_ = ss.str();
       if (!secret_.empty() && secret_.back() == '\n') secret_.pop_back();
+      preview_key_ = DerivePreviewKey(secret_);
       if (secret_.size() < 32) {
         ConfigError(diags, config_.secret_path,
                     "the secret is " + std::to_string(secret_.size()) +
@@ -129,7 +150,7 @@ bool Engine::Build(Diagnostics& diags) {
       assigner_ = BucketingExperimentAssigner::Create(*rules_, registry, diags,
                                                       config_.rules_path);
       if (!assigner_) return false;
-      rules_->SetExperimentAssigner(assigner_);
+      rules_->SetExperimentAssigner(std::make_shared<PreviewingAssigner>(assigner_));
     }
 
     if (!rules_->interests().empty()) {

@@ -22,6 +22,7 @@
 #include "core/diagnostic.h"
 #include "core/services.h"
 #include "rules/rule_set.h"
+#include "experiments/preview_token.h"
 #include "signals/visitor_profile.h"
 
 namespace tailor {
@@ -87,6 +88,8 @@ class Engine {
   const std::string& secret() const { return secret_; }
   const LuaSignalSet* lua() const { return lua_.get(); }
   const BucketingExperimentAssigner* experiments() const { return assigner_.get(); }
+  // The preview-token key (derived from the secret), or null without tailor_secret.
+  const PreviewKey* preview_key() const { return secret_.empty() ? nullptr : &preview_key_; }
 
   // Counter labels, fixed for the engine's life: every (page, variant) pair of the rules and
   // every (experiment, variant) pair, for the metrics the glue keeps in shared memory.
@@ -105,6 +108,7 @@ class Engine {
 
   EngineConfig config_;
   std::string secret_;
+  PreviewKey preview_key_;
   std::unique_ptr<ReferrerClassifier> referrer_;
   std::unique_ptr<DeviceClassifier> device_;
   std::unique_ptr<LanguageMatcher> languages_;

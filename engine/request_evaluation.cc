@@ -55,6 +55,19 @@ RequestEvaluation::RequestEvaluation(const Engine& engine, const RequestView& vi
   services_.geo_cache = engine.geo_cache();
   services_.tables = tables_.get();
   if (!options.consent) services_.profile = nullptr;
+  if (!options.preview_token.empty()) {
+    preview_status_ = -1;
+    errors_ |= kErrPreview;
+    char* scratch = arena_.AllocateChars(kPreviewScratchSize);
+    if (engine.preview_key() != nullptr && scratch != nullptr &&
+        VerifyPreviewToken(options.preview_token, *engine.preview_key(), view.now_ms,
+                           std::span<char>(scratch, kPreviewScratchSize),
+                           &preview_) == PreviewStatus::kOk) {
+      preview_status_ = 1;
+      errors_ &= ~kErrPreview;
+      env_.preview = &preview_;
+    }
+  }
   if (engine.rules())
     evaluator_ = new (base + l.evaluator) Evaluator(*engine.rules(), env_, base + l.rules_state);
 }
@@ -87,6 +100,20 @@ Decision RequestEvaluation::Decide() {
     return decision_;
   }
   decision_ = evaluator_->Decide();
+  if (preview_status_ == 1 && !preview_.page_variant.empty() && decision_.page >= 0) {
+    // A preview may force the page variant, if the page has one of that name.
+    const CompiledRules& c = engine_.rules()->compiled();
+    const CompiledPage& p = c.pages[decision_.page];
+    for (uint32_t i = 0; i < p.variants_count; ++i)
+      if (c.variants[p.variants_first + i].name == preview_.page_variant) {
+        decision_.variant = c.variants[p.variants_first + i].name;
+        decision_.is_default = false;
+      }
+    if (p.has_default && p.default_name == preview_.page_variant) {
+      decision_.variant = p.default_name;
+      decision_.is_default = true;
+    }
+  }
   return decision_;
 }
 
@@ -102,7 +129,8 @@ std::string_view RequestEvaluation::Segments() {
 }
 
 size_t RequestEvaluation::Exposures(size_t* ids, size_t max) {
-  if (evaluator_ == nullptr) return 0;
+  // Previews are a reviewer's forced choices, not an experiment's traffic.
+  if (evaluator_ == nullptr || preview_status_ == 1) return 0;
   const CompiledRules& c = engine_.rules()->compiled();
   const auto& experiments = engine_.rules()->experiments();
   size_t n = 0;
@@ -120,7 +148,7 @@ size_t RequestEvaluation::Exposures(size_t* ids, size_t max) {
 std::string_view RequestEvaluation::ExperimentList() {
   if (experiments_done_) return experiments_;
   experiments_done_ = true;
-  if (evaluator_ == nullptr) return experiments_;
+  if (evaluator_ == nullptr || preview_status_ == 1) return experiments_;
   const CompiledRules& c = engine_.rules()->compiled();
   const auto& experiments = engine_.rules()->experiments();
   size_t len = 0;

@@ -14,6 +14,7 @@
 #include "core/request_view.h"
 #include "core/services.h"
 #include "engine/engine.h"
+#include "experiments/preview_token.h"
 #include "rules/rule_set.h"
 #include "signals/signal_registry.h"
 
@@ -23,18 +24,20 @@ struct RequestOptions {
   std::string_view visitor_id;  // empty: none (no consent, or no cookie support)
   bool consent = true;          // false: no stored visitor data is read or written
   bool default_only = false;    // serve the page's default variant (HEAD, previews off, ...)
+  std::string_view preview_token;  // ?tailor_preview= or its cookie; empty: none
 };
 
 // Kinds of failure a request survives, as bits of RequestEvaluation::errors(); the same
 // numbering as TAILOR_ERR_* in api/tailor.h.
 enum RequestError : uint32_t {
   kErrEval = 1u << 0,
+  kErrPreview = 1u << 3,
   kErrScratch = 1u << 4,
 };
 
 class RequestEvaluation {
  public:
-  static constexpr size_t kArenaSize = 4096;
+  static constexpr size_t kArenaSize = 8192;
   static constexpr size_t kAlign = 16;
 
   // Bytes the caller provides (kAlign-aligned) for a request with `nheaders` headers.
@@ -59,6 +62,10 @@ class RequestEvaluation {
   // The updated visitor profile cookie value; 0 when there is none to write.
   size_t ProfileCookie(char* out, size_t cap);
   uint32_t errors() const { return errors_; }
+  // 1: a valid preview token forces choices (no exposure is logged or counted); 0: no token;
+  // -1: a token was given but rejected (bad signature, expired, malformed).
+  int preview_status() const { return preview_status_; }
+  const PreviewToken* preview() const { return preview_status_ == 1 ? &preview_ : nullptr; }
   // A registry signal's value as text for an nginx variable: strings as they are, numbers in
   // shortest form, bools "1"/"0", lists comma-separated. False when missing.
   bool SignalText(const SignalDef& signal, std::string_view* out);
@@ -85,6 +92,8 @@ class RequestEvaluation {
   bool experiments_done_ = false;
   std::string_view experiments_;
   uint32_t errors_ = 0;
+  PreviewToken preview_;
+  int preview_status_ = 0;
 };
 
 }  // namespace tailor

@@ -67,6 +67,8 @@ typedef struct {
     ngx_str_t                  page;
     ngx_str_t                  segments;
     ngx_str_t                  experiments;
+    ngx_str_t                  preview;    /* a valid token from the query: set its cookie */
+    time_t                     preview_expires;
     size_t                     label;
     uint32_t                   errors;     /* TAILOR_ERR_* bits seen by the glue */
 

@@ -228,6 +228,23 @@ ngx_http_tailor_count(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
 
     ctx->counted = 1;
 
+    errors = ctx->errors;
+
+    if (ctx->eval != NULL) {
+        errors |= tailor_eval_errors(ctx->eval);
+    }
+
+    for (i = 0; i < TAILOR_ERR_MAX; i++) {
+        if ((errors & (1u << i)) && tmcf->error_slots[i] != NGX_HTTP_TAILOR_NO_SLOT) {
+            (void) ngx_atomic_fetch_add(&c->slots[tmcf->error_slots[i]].value, 1);
+        }
+    }
+
+    if (ctx->no_exposure) {
+        /* a preview: a reviewer's request is neither traffic nor exposure */
+        return NGX_OK;
+    }
+
     if (tmcf->requests_slot != NGX_HTTP_TAILOR_NO_SLOT) {
         (void) ngx_atomic_fetch_add(&c->slots[tmcf->requests_slot].value, 1);
     }
@@ -238,27 +255,13 @@ ngx_http_tailor_count(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
         (void) ngx_atomic_fetch_add(&c->slots[tmcf->variant_slots[ctx->label]].value, 1);
     }
 
-    errors = ctx->errors;
+    n = ctx->eval ? tailor_eval_exposures(ctx->eval, ids, 32) : 0;
 
-    if (ctx->eval != NULL) {
-        if (!ctx->no_exposure) {
-            n = tailor_eval_exposures(ctx->eval, ids, 32);
-            for (i = 0; i < n; i++) {
-                if (ids[i] < tmcf->nexposure_slots
-                    && tmcf->exposure_slots[ids[i]] != NGX_HTTP_TAILOR_NO_SLOT)
-                {
-                    (void) ngx_atomic_fetch_add(
-                               &c->slots[tmcf->exposure_slots[ids[i]]].value, 1);
-                }
-            }
-        }
-
-        errors |= tailor_eval_errors(ctx->eval);
-    }
-
-    for (i = 0; i < TAILOR_ERR_MAX; i++) {
-        if ((errors & (1u << i)) && tmcf->error_slots[i] != NGX_HTTP_TAILOR_NO_SLOT) {
-            (void) ngx_atomic_fetch_add(&c->slots[tmcf->error_slots[i]].value, 1);
+    for (i = 0; i < n; i++) {
+        if (ids[i] < tmcf->nexposure_slots
+            && tmcf->exposure_slots[ids[i]] != NGX_HTTP_TAILOR_NO_SLOT)
+        {
+            (void) ngx_atomic_fetch_add(&c->slots[tmcf->exposure_slots[ids[i]]].value, 1);
         }
     }
 

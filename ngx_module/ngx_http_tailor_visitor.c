@@ -21,7 +21,8 @@
 
 
 static ngx_int_t ngx_http_tailor_push_cookie(ngx_http_request_t *r,
-    ngx_http_tailor_main_conf_t *tmcf, ngx_str_t *name, u_char *value, size_t len);
+    ngx_http_tailor_main_conf_t *tmcf, ngx_str_t *name, u_char *value, size_t len,
+    time_t max_age);
 
 
 ngx_uint_t
@@ -118,10 +119,20 @@ ngx_http_tailor_set_cookies(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *
 
     if (ctx->visitor_new
         && ngx_http_tailor_push_cookie(r, tmcf, &tmcf->cookie_name, ctx->visitor.data,
-                                       ctx->visitor.len)
+                                       ctx->visitor.len, tmcf->cookie_max_age)
            != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    if (ctx->preview.len && ctx->preview_expires > ngx_time()) {
+        ngx_str_set(&name, "tailor_preview");
+        if (ngx_http_tailor_push_cookie(r, tmcf, &name, ctx->preview.data, ctx->preview.len,
+                                        ctx->preview_expires - ngx_time())
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     if (ctx->eval == NULL || tmcf->engine == NULL) {
@@ -146,13 +157,13 @@ ngx_http_tailor_set_cookies(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *
     name.len = pname.len;
     name.data = (u_char *) pname.data;
 
-    return ngx_http_tailor_push_cookie(r, tmcf, &name, p, len);
+    return ngx_http_tailor_push_cookie(r, tmcf, &name, p, len, tmcf->cookie_max_age);
 }
 
 
 static ngx_int_t
 ngx_http_tailor_push_cookie(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
-    ngx_str_t *name, u_char *value, size_t value_len)
+    ngx_str_t *name, u_char *value, size_t value_len, time_t max_age)
 {
     size_t            len;
     u_char           *cookie, *p;
@@ -189,9 +200,9 @@ ngx_http_tailor_push_cookie(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *
     p = ngx_cpymem(p, "; HttpOnly; SameSite=Lax; Path=",
                    sizeof("; HttpOnly; SameSite=Lax; Path=") - 1);
     p = ngx_copy(p, tmcf->cookie_path.data, tmcf->cookie_path.len);
-    p = ngx_sprintf(p, "; Max-Age=%T", tmcf->cookie_max_age);
+    p = ngx_sprintf(p, "; Max-Age=%T", max_age);
     p = ngx_cpymem(p, "; Expires=", sizeof("; Expires=") - 1);
-    p = ngx_http_cookie_time(p, ngx_time() + tmcf->cookie_max_age);
+    p = ngx_http_cookie_time(p, ngx_time() + max_age);
 
     if (tmcf->cookie_domain.len) {
         p = ngx_cpymem(p, "; Domain=", sizeof("; Domain=") - 1);

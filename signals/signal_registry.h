@@ -51,6 +51,9 @@ struct EvalEnv {
   RequestMemo& memo;     // family caches (one UA parse for all device.* signals)
   std::string_view visitor_id;  // the visitor cookie's ID (empty when none / no consent)
   bool consent = true;          // false: visitor.*, interest.* are missing (privacy)
+  // A verified preview token forcing experiment variants for a reviewer (experiments/
+  // preview_token.h), or null.
+  const struct PreviewToken* preview = nullptr;
 };
 
 using SignalFn = Value (*)(const SignalArgs& args, EvalEnv& env);
