@@ -71,6 +71,12 @@ int64_t tailor_engine_poll_interval_ms(const tailor_engine_t *engine);
 /* Timer: hot-reloads changed geo databases and tables (never blocks; loads happen in a
  * background thread). Logs what happened; returns how many reloads were rejected. */
 int tailor_engine_poll(tailor_engine_t *engine, tailor_log_pt log, void *log_ctx);
+/* This worker's rate-limited Lua error log: returns 1 with the newest Lua error message
+ * ("FILE:LINE: ..." or the reason: timeout, memory, wrong type) and how many errors it stands
+ * for, at most once per interval_ms; 0 when nothing is due. The message stays valid until the
+ * next request is evaluated. */
+int tailor_engine_lua_log(tailor_engine_t *engine, int64_t now_ms, int64_t interval_ms,
+    tailor_str_t *message, uint64_t *errors);
 /* The visitor cookie name of the profile cookie ("" when profiles are off). */
 tailor_str_t tailor_engine_profile_cookie(const tailor_engine_t *engine);
 /* 1 when tailor_secret is configured. */

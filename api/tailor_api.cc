@@ -12,6 +12,7 @@
 #include "core/diagnostic.h"
 #include "core/request_view.h"
 #include "engine/engine.h"
+#include "lua/lua_signals.h"
 #include "engine/request_evaluation.h"
 
 #define TAILOR_EXPORT extern "C" __attribute__((visibility("default")))
@@ -133,6 +134,20 @@ TAILOR_EXPORT int tailor_engine_poll(tailor_engine_t* engine, tailor_log_pt log,
   } catch (...) {
     Say(log, log_ctx, TAILOR_LOG_ERR, "reload check failed");
     return 1;
+  }
+}
+
+TAILOR_EXPORT int tailor_engine_lua_log(tailor_engine_t* engine, int64_t now_ms,
+                                        int64_t interval_ms, tailor_str_t* message,
+                                        uint64_t* errors) {
+  try {
+    LuaWorkerState* lua = engine->engine->lua_state();
+    std::string_view text;
+    if (lua == nullptr || !lua->TakeLogMessage(now_ms, &text, errors, interval_ms)) return 0;
+    *message = Str(text);
+    return 1;
+  } catch (...) {
+    return 0;
   }
 }
 

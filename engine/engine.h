@@ -87,6 +87,8 @@ class Engine {
   // The secret's key material (empty without tailor_secret).
   const std::string& secret() const { return secret_; }
   const LuaSignalSet* lua() const { return lua_.get(); }
+  // This worker's Lua state (after StartWorker), or null without Lua signals.
+  LuaWorkerState* lua_state() const { return lua_state_.get(); }
   const BucketingExperimentAssigner* experiments() const { return assigner_.get(); }
   // The preview-token key (derived from the secret), or null without tailor_secret.
   const PreviewKey* preview_key() const { return secret_.empty() ? nullptr : &preview_key_; }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "lua/lua_signals.h"
 #include "rules/compiled.h"
 #include "signals/visitor_signals.h"
 
@@ -74,7 +75,28 @@ RequestEvaluation::RequestEvaluation(const Engine& engine, const RequestView& vi
 
 RequestEvaluation::~RequestEvaluation() = default;  // Evaluator is trivially destructible
 
+namespace {
+
+// Sets kErrLua on the evaluation when the worker's Lua error total moved during one of its
+// calls: a worker runs one evaluation step at a time, so the change is this request's.
+class LuaErrorWatch {
+ public:
+  LuaErrorWatch(const Engine& engine, uint32_t* errors)
+      : lua_(engine.lua_state()), errors_(errors), before_(lua_ ? lua_->errors_total() : 0) {}
+  ~LuaErrorWatch() {
+    if (lua_ != nullptr && lua_->errors_total() != before_) *errors_ |= kErrLua;
+  }
+
+ private:
+  const LuaWorkerState* lua_;
+  uint32_t* errors_;
+  uint64_t before_;
+};
+
+}  // namespace
+
 Decision RequestEvaluation::Decide() {
+  LuaErrorWatch lua_watch(engine_, &errors_);
   if (decided_) return decision_;
   decided_ = true;
   if (evaluator_ == nullptr) return decision_;
@@ -118,6 +140,7 @@ Decision RequestEvaluation::Decide() {
 }
 
 std::string_view RequestEvaluation::Segments() {
+  LuaErrorWatch lua_watch(engine_, &errors_);
   if (segments_done_) return segments_;
   segments_done_ = true;
   if (evaluator_ == nullptr) return segments_;
@@ -129,6 +152,7 @@ std::string_view RequestEvaluation::Segments() {
 }
 
 size_t RequestEvaluation::Exposures(size_t* ids, size_t max) {
+  LuaErrorWatch lua_watch(engine_, &errors_);
   // Previews are a reviewer's forced choices, not an experiment's traffic.
   if (evaluator_ == nullptr || preview_status_ == 1) return 0;
   const CompiledRules& c = engine_.rules()->compiled();
@@ -146,6 +170,7 @@ size_t RequestEvaluation::Exposures(size_t* ids, size_t max) {
 }
 
 std::string_view RequestEvaluation::ExperimentList() {
+  LuaErrorWatch lua_watch(engine_, &errors_);
   if (experiments_done_) return experiments_;
   experiments_done_ = true;
   if (evaluator_ == nullptr || preview_status_ == 1) return experiments_;
@@ -188,6 +213,7 @@ std::string_view RequestEvaluation::ExperimentList() {
 namespace tailor {
 
 size_t RequestEvaluation::ProfileCookie(char* out, size_t cap) {
+  LuaErrorWatch lua_watch(engine_, &errors_);
   if (!options_.consent || services_.profile == nullptr) return 0;
   return EncodeRequestProfile(env_, out, cap);
 }
@@ -197,6 +223,7 @@ size_t RequestEvaluation::ProfileCookie(char* out, size_t cap) {
 namespace tailor {
 
 bool RequestEvaluation::SignalText(const SignalDef& signal, std::string_view* out) {
+  LuaErrorWatch lua_watch(engine_, &errors_);
   Value v = signal.fn(SignalArgs{}, env_);
   switch (v.type) {
     case ValueType::kMissing:

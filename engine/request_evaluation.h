@@ -33,6 +33,7 @@ enum RequestError : uint32_t {
   kErrEval = 1u << 0,
   kErrPreview = 1u << 3,
   kErrScratch = 1u << 4,
+  kErrLua = 1u << 7,
 };
 
 class RequestEvaluation {
@@ -61,6 +62,7 @@ class RequestEvaluation {
   std::string_view ExperimentList();
   // The updated visitor profile cookie value; 0 when there is none to write.
   size_t ProfileCookie(char* out, size_t cap);
+  // kErrLua is set when a Lua signal failed during one of this evaluation's calls.
   uint32_t errors() const { return errors_; }
   // 1: a valid preview token forces choices (no exposure is logged or counted); 0: no token;
   // -1: a token was given but rejected (bad signature, expired, malformed).

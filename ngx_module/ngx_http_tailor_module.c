@@ -255,7 +255,7 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
     u_char                       *p;
     ngx_uint_t                    n;
     ngx_str_t                     token;
-    ngx_uint_t                    from_query;
+    ngx_uint_t                    from_query, skipped;
     ngx_time_t                   *tp;
     ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
@@ -385,8 +385,12 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
 
     if (ctx->eval == NULL) {
         ctx->errors |= 1u << TAILOR_ERR_EVAL;
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "tailor: evaluation unavailable, serving the default");
+
+        if (ngx_http_tailor_log_due(TAILOR_ERR_EVAL, &skipped)) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "tailor: evaluation unavailable, serving the default "
+                          "(%ui similar not logged)", skipped);
+        }
         return ctx;
     }
 
@@ -403,9 +407,12 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
             }
             break;
         case -1:
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "tailor: preview token rejected (bad signature, expired "
-                          "or malformed)");
+            if (ngx_http_tailor_log_due(TAILOR_ERR_PREVIEW, &skipped)) {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "tailor: preview token rejected (bad signature, "
+                              "expired or malformed; %ui similar not logged)",
+                              skipped);
+            }
             break;
         default:
             break;
@@ -431,6 +438,7 @@ ngx_http_tailor_ctx_cleanup(void *data)
 ngx_int_t
 ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx)
 {
+    ngx_uint_t         skipped;
     tailor_decision_t  d;
 
     if (ctx->decided) {
@@ -444,8 +452,11 @@ ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx)
     }
 
     if (tailor_eval_decide(ctx->eval, &d) != 0) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "tailor: rule evaluation failed, serving the default");
+        if (ngx_http_tailor_log_due(TAILOR_ERR_EVAL, &skipped)) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "tailor: rule evaluation failed, serving the default "
+                          "(%ui similar not logged)", skipped);
+        }
         return NGX_OK;
     }
 
@@ -576,6 +587,23 @@ ngx_http_tailor_log_handler(ngx_http_request_t *r)
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_tailor_module);
 
     (void) ngx_http_tailor_decide(r, ctx);
+
+    if (ctx->eval != NULL
+        && (tailor_eval_errors(ctx->eval) & (1u << TAILOR_ERR_LUA)))
+    {
+        tailor_str_t  msg;
+        uint64_t      n;
+
+        /* one line per worker per interval, however many requests failed */
+        if (tailor_engine_lua_log(tmcf->engine, (int64_t) ngx_current_msec,
+                                  NGX_HTTP_TAILOR_LOG_INTERVAL, &msg, &n))
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "tailor: lua signal failed, served without its value "
+                          "(%uL error(s) since the last message): %*s",
+                          (uint64_t) n, msg.len, msg.data);
+        }
+    }
 
     return ngx_http_tailor_count(r, tmcf, ctx);
 }

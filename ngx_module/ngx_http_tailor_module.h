@@ -15,6 +15,10 @@
 typedef struct ngx_http_tailor_counters_s  ngx_http_tailor_counters_t;
 
 
+/* Request-time failures are logged at most once per kind per worker per interval (ms). */
+#define NGX_HTTP_TAILOR_LOG_INTERVAL  10000
+
+
 typedef struct {
     ngx_str_t                  rules_file;
     ngx_array_t               *geo;             /* tailor_geo_file_t */
@@ -110,6 +114,7 @@ ngx_int_t ngx_http_tailor_status_init_conf(ngx_conf_t *cf,
 ngx_int_t ngx_http_tailor_count(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
 void ngx_http_tailor_count_error(ngx_http_tailor_main_conf_t *tmcf, ngx_uint_t kind);
+ngx_uint_t ngx_http_tailor_log_due(ngx_uint_t kind, ngx_uint_t *suppressed);
 char *ngx_http_tailor_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 

@@ -212,6 +212,38 @@ ngx_http_tailor_slot(ngx_http_tailor_counters_t *c, ngx_uint_t kind,
 }
 
 
+/*
+ * The error log's rate limit: a flood of bad cookies or a broken Lua signal must not fill the
+ * disk. Per worker (no lock), per TAILOR_ERR_* kind: returns 1 when a line may be written and
+ * how many were skipped since the last one.
+ */
+ngx_uint_t
+ngx_http_tailor_log_due(ngx_uint_t kind, ngx_uint_t *suppressed)
+{
+    static ngx_msec_t  last[TAILOR_ERR_MAX];
+    static ngx_uint_t  skipped[TAILOR_ERR_MAX];
+    static ngx_uint_t  logged[TAILOR_ERR_MAX];
+
+    if (kind >= TAILOR_ERR_MAX) {
+        return 0;
+    }
+
+    if (logged[kind]
+        && ngx_current_msec - last[kind] < NGX_HTTP_TAILOR_LOG_INTERVAL)
+    {
+        skipped[kind]++;
+        return 0;
+    }
+
+    logged[kind] = 1;
+    last[kind] = ngx_current_msec;
+    *suppressed = skipped[kind];
+    skipped[kind] = 0;
+
+    return 1;
+}
+
+
 /* Log phase: one count per main request served with Tailor on. */
 ngx_int_t
 ngx_http_tailor_count(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,

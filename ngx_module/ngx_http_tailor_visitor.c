@@ -71,6 +71,7 @@ ngx_int_t
 ngx_http_tailor_visitor_init(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx)
 {
+    ngx_uint_t    skipped;
     tailor_str_t  name, value;
 
     name.len = tmcf->cookie_name.len;
@@ -84,8 +85,12 @@ ngx_http_tailor_visitor_init(ngx_http_request_t *r,
         }
 
         ctx->errors |= 1u << TAILOR_ERR_VISITOR_COOKIE;
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "tailor: malformed visitor cookie replaced");
+
+        if (ngx_http_tailor_log_due(TAILOR_ERR_VISITOR_COOKIE, &skipped)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "tailor: malformed visitor cookie replaced "
+                          "(%ui similar not logged)", skipped);
+        }
     }
 
     if (tailor_visitor_id_generate((char *) ctx->visitor_buf) != 0) {
