@@ -53,6 +53,11 @@ typedef struct {
     const char *const        *own_hosts;       /* tailor_own_hosts */
     size_t                    nown_hosts;
     const char               *profile_cookie;  /* tailor_profile_cookie NAME (NULL: default) */
+    /* tailor_lifecycle registered|orders: "cookie:NAME" or "header:NAME" each */
+    const char *const        *lifecycle_registered;
+    size_t                    nlifecycle_registered;
+    const char *const        *lifecycle_orders;
+    size_t                    nlifecycle_orders;
     int64_t                   visit_timeout_ms;   /* 0: default (30 min) */
     int64_t                   tables_reload_ms;   /* -1: default (5 s), 0: never */
     int                       bots_get_default;   /* 1: bots get the default variant */

@@ -61,6 +61,22 @@ EvalLayout Layout(const tailor_engine_s* e, size_t nheaders) {
   return l;
 }
 
+// "cookie:NAME" or "header:NAME" (tailor_lifecycle).
+bool ParseLifecycleSource(std::string_view text, LifecycleSource* out) {
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) return false;
+  std::string_view kind = text.substr(0, colon);
+  if (kind == "cookie") {
+    out->kind = LifecycleSource::Kind::kCookie;
+  } else if (kind == "header") {
+    out->kind = LifecycleSource::Kind::kHeader;
+  } else {
+    return false;
+  }
+  out->name = std::string(text.substr(colon + 1));
+  return true;
+}
+
 }  // namespace
 
 TAILOR_EXPORT tailor_engine_t* tailor_engine_create(const tailor_engine_conf_t* conf,
@@ -76,6 +92,24 @@ TAILOR_EXPORT tailor_engine_t* tailor_engine_create(const tailor_engine_conf_t* 
     for (size_t i = 0; i < conf->nown_hosts; ++i) config.own_hosts.push_back(conf->own_hosts[i]);
     if (conf->profile_cookie) config.profile.cookie_name = conf->profile_cookie;
     if (conf->visit_timeout_ms > 0) config.profile.visit_timeout_ms = conf->visit_timeout_ms;
+    for (size_t i = 0; i < conf->nlifecycle_registered; ++i) {
+      LifecycleSource src;
+      if (!ParseLifecycleSource(conf->lifecycle_registered[i], &src)) {
+        Say(log, log_ctx, TAILOR_LOG_ERR,
+            std::string("invalid lifecycle source \"") + conf->lifecycle_registered[i] + "\"");
+        return nullptr;
+      }
+      config.profile.registered.push_back(std::move(src));
+    }
+    for (size_t i = 0; i < conf->nlifecycle_orders; ++i) {
+      LifecycleSource src;
+      if (!ParseLifecycleSource(conf->lifecycle_orders[i], &src)) {
+        Say(log, log_ctx, TAILOR_LOG_ERR,
+            std::string("invalid lifecycle source \"") + conf->lifecycle_orders[i] + "\"");
+        return nullptr;
+      }
+      config.profile.orders.push_back(std::move(src));
+    }
     if (conf->tables_reload_ms >= 0) config.tables_reload_ms = conf->tables_reload_ms;
     config.bots_get_default = conf->bots_get_default != 0;
 

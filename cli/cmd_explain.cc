@@ -23,6 +23,10 @@
 namespace tailor::cli {
 namespace {
 
+constexpr std::string_view kDefaultUserAgent =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36";
+
 int Run(const std::vector<std::string>& args);
 const Command kExplain = {
     "explain",
@@ -178,9 +182,17 @@ int Run(const std::vector<std::string>& args) {
     for (const std::string& c : spec.cookies) cookie += (cookie.empty() ? "" : "; ") + c;
     spec.headers.push_back({"Cookie", cookie});
   }
-  bool has_host_header = false;
-  for (auto& h : spec.headers) has_host_header = has_host_header || EqualsIgnoreCase(h.first, "Host");
+  bool has_host_header = false, has_user_agent = false;
+  for (auto& h : spec.headers) {
+    has_host_header = has_host_header || EqualsIgnoreCase(h.first, "Host");
+    has_user_agent = has_user_agent || EqualsIgnoreCase(h.first, "User-Agent");
+  }
   if (!has_host_header) spec.headers.push_back({"Host", spec.host});
+  // The request a content team has in mind is a browser's: without --header 'User-Agent: ...'
+  // explain sends a desktop browser's (a request with no User-Agent at all is a bot and gets
+  // the default variant, as nginx would serve it).
+  if (!has_user_agent)
+    spec.headers.push_back({"User-Agent", std::string(kDefaultUserAgent)});
   std::vector<HeaderField> fields;
   for (auto& [n, v] : spec.headers) fields.push_back({n, v});
 

@@ -111,7 +111,10 @@ bool Engine::Build(Diagnostics& diags) {
   device_ = std::move(device).value();
 
   if (!config_.languages.empty()) {
-    auto lm = LanguageMatcher::Create(config_.languages, config_.default_language);
+    // Nothing matches → the site's first language, as `lang` is documented to answer.
+    auto lm = LanguageMatcher::Create(config_.languages, config_.default_language.empty()
+                                                             ? config_.languages.front()
+                                                             : config_.default_language);
     if (!lm.ok()) {
       ConfigError(diags, "tailor_languages", lm.status().message());
       ok = false;

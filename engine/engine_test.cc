@@ -41,6 +41,12 @@ struct Request {
   Request(const Engine& engine, std::string_view path, std::vector<HeaderField> h = {},
           std::string_view query = {}, std::string_view visitor = "visitor-1")
       : headers(std::move(h)) {
+    // Browsers always send a User-Agent; a request without one is a bot (default variant).
+    bool has_ua = false;
+    for (const HeaderField& f : headers) has_ua = has_ua || f.name == "User-Agent";
+    if (!has_ua)
+      headers.push_back({"User-Agent",
+                         "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"});
     view.method = "GET";
     view.scheme = "http";
     view.host = "shop.example";

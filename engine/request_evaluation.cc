@@ -215,7 +215,13 @@ namespace tailor {
 size_t RequestEvaluation::ProfileCookie(char* out, size_t cap) {
   LuaErrorWatch lua_watch(engine_, &errors_);
   if (!options_.consent || services_.profile == nullptr) return 0;
-  return EncodeRequestProfile(env_, out, cap);
+  size_t n = EncodeRequestProfile(env_, out, cap);
+  // A profile cookie that was sent but rejected (signature, encoding, size) is counted: the
+  // visitor was treated as new, which a site wants to see when it happens at scale.
+  if (const VisitorState* v = RequestVisitor(env_);
+      v != nullptr && v->incoming != ProfileStatus::kAbsent && v->incoming != ProfileStatus::kValid)
+    errors_ |= kErrProfile;
+  return n;
 }
 
 }  // namespace tailor

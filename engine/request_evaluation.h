@@ -31,6 +31,7 @@ struct RequestOptions {
 // numbering as TAILOR_ERR_* in api/tailor.h.
 enum RequestError : uint32_t {
   kErrEval = 1u << 0,
+  kErrProfile = 1u << 2,
   kErrPreview = 1u << 3,
   kErrScratch = 1u << 4,
   kErrLua = 1u << 7,

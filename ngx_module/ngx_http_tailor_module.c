@@ -30,6 +30,8 @@ static char *ngx_http_tailor_geoip2(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tailor_strings(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_tailor_lifecycle(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_tailor_engine(ngx_conf_t *cf,
     ngx_http_tailor_main_conf_t *tmcf);
 static void ngx_http_tailor_engine_cleanup(void *data);
@@ -94,6 +96,13 @@ static ngx_command_t  ngx_http_tailor_commands[] = {
       ngx_http_tailor_strings,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_tailor_main_conf_t, own_hosts),
+      NULL },
+
+    { ngx_string("tailor_lifecycle"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_tailor_lifecycle,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("tailor_profile_cookie"),
@@ -698,6 +707,69 @@ ngx_http_tailor_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * tailor_lifecycle registered cookie:NAME|header:NAME ...;
+ * tailor_lifecycle orders cookie:NAME|header:NAME ...;
+ * where the site says who the visitor is (set at login) and how many orders they placed.
+ */
+static char *
+ngx_http_tailor_lifecycle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tailor_main_conf_t  *tmcf = conf;
+
+    ngx_str_t     *value;
+    ngx_uint_t     i;
+    const char   **s;
+    ngx_array_t  **a;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "registered") == 0) {
+        a = &tmcf->lifecycle_registered;
+
+    } else if (ngx_strcmp(value[1].data, "orders") == 0) {
+        a = &tmcf->lifecycle_orders;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid lifecycle stage \"%V\", "
+                           "it must be \"registered\" or \"orders\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (*a != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate lifecycle stage \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *a = ngx_array_create(cf->pool, cf->args->nelts - 2, sizeof(char *));
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (!((value[i].len > 7 && ngx_strncmp(value[i].data, "cookie:", 7) == 0)
+              || (value[i].len > 7 && ngx_strncmp(value[i].data, "header:", 7) == 0)))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid lifecycle source \"%V\", it must be "
+                               "\"cookie:NAME\" or \"header:NAME\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(*a);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = (const char *) value[i].data;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* tailor_languages fr en de ...; tailor_own_hosts example.com shop.example.com ... */
 static char *
 ngx_http_tailor_strings(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -766,6 +838,16 @@ ngx_http_tailor_engine(ngx_conf_t *cf, ngx_http_tailor_main_conf_t *tmcf)
     if (tmcf->own_hosts) {
         ecf.own_hosts = tmcf->own_hosts->elts;
         ecf.nown_hosts = tmcf->own_hosts->nelts;
+    }
+
+    if (tmcf->lifecycle_registered) {
+        ecf.lifecycle_registered = tmcf->lifecycle_registered->elts;
+        ecf.nlifecycle_registered = tmcf->lifecycle_registered->nelts;
+    }
+
+    if (tmcf->lifecycle_orders) {
+        ecf.lifecycle_orders = tmcf->lifecycle_orders->elts;
+        ecf.nlifecycle_orders = tmcf->lifecycle_orders->nelts;
     }
 
     if (tmcf->profile_cookie.len) {
@@ -948,6 +1030,8 @@ ngx_http_tailor_create_main_conf(ngx_conf_t *cf)
      *     tmcf->referrers_file = { 0, NULL };
      *     tmcf->languages = NULL;
      *     tmcf->own_hosts = NULL;
+     *     tmcf->lifecycle_registered = NULL;
+     *     tmcf->lifecycle_orders = NULL;
      *     tmcf->profile_cookie = { 0, NULL };
      *     tmcf->engine = NULL;
      *     tmcf->cookie_name = { 0, NULL };

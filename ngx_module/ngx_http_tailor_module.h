@@ -26,6 +26,8 @@ typedef struct {
     ngx_str_t                  referrers_file;
     ngx_array_t               *languages;       /* char * */
     ngx_array_t               *own_hosts;       /* char * */
+    ngx_array_t               *lifecycle_registered;  /* char *: "cookie:N" / "header:N" */
+    ngx_array_t               *lifecycle_orders;      /* char * */
     ngx_str_t                  profile_cookie;
     ngx_msec_t                 visit_timeout;
     ngx_msec_t                 tables_reload;

@@ -470,6 +470,9 @@ bool DeviceClassifier::PrepareThread() const { return ThreadWorkspace() != nullp
 
 DeviceInfo DeviceClassifier::ClassifyUncached(std::string_view ua, const ClientHints& hints,
                                               Workspace& ws) const {
+  // hs_scan refuses a null pointer even for zero bytes: a request without a User-Agent header
+  // (a null view) must be classified like an empty one (a bot), not fail open to "other".
+  if (ua.data() == nullptr) ua = std::string_view("", 0);
   std::string_view scan = ua.substr(0, kMaxScan);
   FeatureSet f;
   if (hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_, OnMatch,

@@ -83,6 +83,16 @@ TEST(DeviceClassifier, MobileFlag) {
                    .mobile);
 }
 
+// A request without the header gives a null view (found through nginx: it used to fail open
+// to "other" because hs_scan refuses a null pointer).
+TEST(DeviceClassifier, MissingUserAgentIsABotLikeAnEmptyOne) {
+  DeviceInfo missing = Classifier().Classify(std::string_view(), {});
+  DeviceInfo empty = Classifier().Classify(std::string_view(""), {});
+  EXPECT_TRUE(missing.bot);
+  EXPECT_EQ(missing.type, empty.type);
+  EXPECT_TRUE(empty.bot);
+}
+
 TEST(DeviceClassifier, ClientHintsWinOverReducedUa) {
   const char* reduced =
       "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "

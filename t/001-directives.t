@@ -154,3 +154,25 @@ tailor_visitor_cookie "a;b";
 --- must_die
 --- error_log
 invalid cookie name "a;b"
+
+=== TEST 16: tailor_lifecycle takes registered or orders
+--- http_config
+tailor_lifecycle customers cookie:x;
+--- must_die
+--- error_log
+invalid lifecycle stage "customers"
+
+=== TEST 17: tailor_lifecycle sources are cookie:NAME or header:NAME
+--- http_config
+tailor_lifecycle registered cookie:logged_in query:user;
+--- must_die
+--- error_log
+invalid lifecycle source "query:user"
+
+=== TEST 18: tailor_lifecycle names each stage once
+--- http_config
+tailor_lifecycle orders cookie:orders;
+tailor_lifecycle orders header:X-Orders;
+--- must_die
+--- error_log
+duplicate lifecycle stage "orders"

@@ -295,7 +295,8 @@ instead and leaves the reason in C<< $t->{start_error} >>.
 =item C<< $t->request($request_line, headers => [...] | {...}, body => $bytes, timeout => $s) >>
 
 Sends C<"METHOD URI [PROTO]"> (default C<HTTP/1.1>, C<Host: localhost>, C<Connection: close>
-unless given in C<headers>) and returns a L</RESPONSE>.
+and a desktop Firefox C<User-Agent> unless given in C<headers>; a header given as C<undef> is
+not sent, e.g. C<< 'User-Agent' => undef >>) and returns a L</RESPONSE>.
 
 =item C<< $t->raw_request($bytes, timeout => $s) >>
 
@@ -1013,6 +1014,8 @@ sub reload {
     }
 }
 
+our $BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
+
 sub request {
     my ($self, $line, %opt) = @_;
     $line = $self->_expand($line);
@@ -1022,12 +1025,19 @@ sub request {
     my $headers = $opt{headers} // [];
     my @pairs = ref $headers eq 'HASH' ? map { ($_, $headers->{$_}) } sort keys %$headers
                                        : @$headers;
-    @pairs = map { $self->_expand($_) } @pairs;
     my %given;
     for (my $k = 0; $k < @pairs; $k += 2) { $given{lc $pairs[$k]} = 1 }
+    # A header given as undef is not sent (e.g. User-Agent => undef: no User-Agent at all).
+    my @kept;
+    for (my $k = 0; $k < @pairs; $k += 2) {
+        push @kept, $pairs[$k], $pairs[$k + 1] if defined $pairs[$k + 1];
+    }
+    @pairs = map { $self->_expand($_) } @kept;
     my $body = $opt{body};
     my @defaults;
     push @defaults, Host => 'localhost' unless $given{host};
+    # Browsers always send a User-Agent; without one a request is a bot (default variant).
+    push @defaults, 'User-Agent' => $BROWSER_UA unless $given{'user-agent'};
     push @defaults, Connection => 'close' unless $given{connection};
     if (defined $body && !$given{'content-length'} && !$given{'transfer-encoding'}) {
         push @pairs, 'Content-Length' => length $body;
