@@ -50,5 +50,10 @@ fuzz: setup
 bench: core
 	$(BUILD)/tailor-bench
 
+# Core, tailorc, unit tests and the module with ASan + UBSan (build-sanitize/), then ctest
+# and the whole t/ suite with nginx loading the sanitized module.
+test-sanitize: setup
+	@./scripts/test-sanitize.sh
+
 clean:
 	rm -rf $(BUILD) build-*

@@ -40,6 +40,9 @@ top of a test file that needs the module: it skips the whole file when the varia
 
 =item C<TAILOR_NGINX> - the nginx binary (default F</usr/sbin/nginx>).
 
+=item C<TAILOR_NGINX_PRELOAD> - C<LD_PRELOAD> for nginx only (C<make test-sanitize> puts the
+ASan/UBSan runtimes there, so a sanitized module loads into Debian's nginx).
+
 =item C<TAILOR_TEST_KEEP=1> - keep the temporary prefix directories (their path is printed
 with C<diag>) to look at the generated F<nginx.conf> and logs after a run.
 
@@ -844,6 +847,8 @@ sub _spawn {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', $out or POSIX::_exit(126);
         open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
+        # make test-sanitize: the sanitizer runtimes go into nginx only, not into perl.
+        $ENV{LD_PRELOAD} = $ENV{TAILOR_NGINX_PRELOAD} if $ENV{TAILOR_NGINX_PRELOAD};
         { no warnings 'exec'; exec { $cmd[0] } @cmd; }
         print STDERR "Tailor::Test: exec $cmd[0] failed: $!\n";
         POSIX::_exit(127);
