@@ -11,7 +11,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 MODULE     := $(BUILD)/ngx_http_tailor_module.so
 
-.PHONY: all setup build core module demo test unit nginx-tests fuzz bench test-sanitize clean
+.PHONY: all setup build core module demo test unit nginx-tests fuzz bench test-sanitize soak clean
 
 all: build
 
@@ -54,6 +54,10 @@ bench: core
 # and the whole t/ suite with nginx loading the sanitized module.
 test-sanitize: setup
 	@./scripts/test-sanitize.sh
+
+# 2 minutes of realistic load with a reload every 2 s and a geo database swap every 10 s.
+soak: build
+	@BUILD=$(abspath $(BUILD)) ./scripts/soak.sh
 
 clean:
 	rm -rf $(BUILD) build-*

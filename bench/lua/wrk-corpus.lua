@@ -25,6 +25,8 @@ function init(args)
     }
     if row[4] ~= "" then headers["Referer"] = row[4] end
     if row[5] ~= "" then headers["Cookie"] = row[5] end
+    -- make soak: one connection per request (plain nginx drops keep-alive requests on reload)
+    if os.getenv("WRK_CONNECTION_CLOSE") then headers["Connection"] = "close" end
     requests[i] = wrk.format("GET", row[1], headers)
   end
   next_index = ((thread_id or 0) * 7919) % #requests + 1
