@@ -197,15 +197,15 @@ TAILOR_EXPORT int tailor_engine_has_secret(const tailor_engine_t* engine) {
 TAILOR_EXPORT int tailor_visitor_hash(const tailor_engine_t* engine, tailor_str_t id,
                                       char* out) {
   try {
-    const std::string& secret = engine->engine->secret();
-    if (secret.empty()) return -1;
+    const HmacSha256Key& key = engine->engine->visitor_hash_key();
+    if (key.empty()) return -1;
     // A distinct label keeps this MAC apart from the profile and preview MACs.
     char buf[256];
     std::string_view v = View(id);
     if (v.size() > sizeof buf - 8) return -1;
     std::memcpy(buf, "visitor:", 8);
     std::memcpy(buf + 8, v.data(), v.size());
-    Sha256Digest d = HmacSha256(secret, std::string_view(buf, 8 + v.size()));
+    Sha256Digest d = key.Sign(std::string_view(buf, 8 + v.size()));
     Base64UrlEncode(d.data(), 16, out);
     return 0;
   } catch (...) {

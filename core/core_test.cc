@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string>
 
 #include "core/arena.h"
@@ -97,6 +101,56 @@ TEST(Crypto, HmacSha256KnownVector) {
   ASSERT_TRUE(SecureRandom(a, sizeof a));
   ASSERT_TRUE(SecureRandom(b, sizeof b));
   EXPECT_FALSE(TimingSafeEqual(a, b, sizeof a));
+}
+
+TEST(Crypto, PrecomputedKeyMatchesOneShotHmac) {
+  // RFC 4231 test case 2 through the precomputed schedule.
+  HmacSha256Key jefe("Jefe");
+  EXPECT_EQ(jefe.Sign("what do ya want for nothing?"),
+            HmacSha256("Jefe", "what do ya want for nothing?"));
+  // RFC 4231 test case 6: a 131-byte key (hashed first) and a longer message.
+  std::string long_key(131, '\xaa');
+  std::string msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+  static const uint8_t kCase6[] = {0x60, 0xe4, 0x31, 0x59, 0x1e, 0xe0, 0xb6, 0x7f,
+                                   0x0d, 0x8a, 0x26, 0xaa, 0xcb, 0xf5, 0xb7, 0x7f,
+                                   0x8e, 0x0b, 0xc6, 0x21, 0x37, 0x28, 0xc5, 0x14,
+                                   0x05, 0x46, 0x04, 0x0f, 0x0e, 0xe3, 0x7f, 0x54};
+  Sha256Digest d = HmacSha256Key(long_key).Sign(msg);
+  EXPECT_EQ(std::memcmp(d.data(), kCase6, 32), 0);
+  for (size_t n : {0u, 1u, 55u, 56u, 64u, 200u}) {
+    std::string data(n, 'x');
+    EXPECT_EQ(HmacSha256Key("k").Sign(data), HmacSha256("k", data)) << n;
+  }
+}
+
+TEST(Crypto, PooledRandomNeverRepeatsAndDiffersAfterFork) {
+  // Thousands of 16-byte draws from the pool (several refills): all different.
+  std::set<std::string> seen;
+  for (int i = 0; i < 3000; ++i) {
+    char b[16];
+    ASSERT_TRUE(SecureRandom(b, sizeof b));
+    EXPECT_TRUE(seen.insert(std::string(b, sizeof b)).second);
+  }
+  // A forked child must not draw the bytes the parent draws next.
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    char b[16];
+    bool ok = SecureRandom(b, sizeof b);
+    ssize_t w = ok ? write(fds[1], b, sizeof b) : -1;
+    _exit(w == 16 ? 0 : 1);
+  }
+  char parent[16], child[16];
+  ASSERT_TRUE(SecureRandom(parent, sizeof parent));
+  ASSERT_EQ(read(fds[0], child, sizeof child), 16);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(fds[0]);
+  close(fds[1]);
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(std::memcmp(parent, child, 16), 0);
 }
 
 }  // namespace

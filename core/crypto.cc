@@ -3,11 +3,86 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+
+#include <cstring>
+
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 but are the only interface that lets a
+// hash state be copied without allocating (EVP_MD_CTX_copy allocates).
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace tailor {
 
+namespace {
+
+struct RandomPool {
+  unsigned char bytes[4096];
+  size_t next = sizeof bytes;  // all used
+};
+thread_local RandomPool g_pool;
+
+// In a forked child only the forking thread exists: its pool must not hand out the bytes
+// the parent (or a sibling worker) will hand out too.
+void WipePoolInChild() {
+  OPENSSL_cleanse(g_pool.bytes, sizeof g_pool.bytes);
+  g_pool.next = sizeof g_pool.bytes;
+}
+
+}  // namespace
+
 bool SecureRandom(void* buf, size_t len) {
-  return RAND_bytes(static_cast<unsigned char*>(buf), static_cast<int>(len)) == 1;
+  static const bool registered = pthread_atfork(nullptr, nullptr, WipePoolInChild) == 0;
+  if (!registered || len > 256)
+    return RAND_bytes(static_cast<unsigned char*>(buf), static_cast<int>(len)) == 1;
+  RandomPool& p = g_pool;
+  if (sizeof p.bytes - p.next < len) {
+    if (RAND_bytes(p.bytes, sizeof p.bytes) != 1) return false;
+    p.next = 0;
+  }
+  std::memcpy(buf, p.bytes + p.next, len);
+  OPENSSL_cleanse(p.bytes + p.next, len);  // handed out once
+  p.next += len;
+  return true;
+}
+
+static_assert(sizeof(SHA256_CTX) <= 128, "SHA256_CTX must fit HmacSha256Key's buffers");
+
+HmacSha256Key::HmacSha256Key(std::string_view key) : empty_(false) {
+  unsigned char k[SHA256_CBLOCK] = {};
+  if (key.size() > SHA256_CBLOCK) {
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), k);
+  } else {
+    std::memcpy(k, key.data(), key.size());
+  }
+  unsigned char ipad[SHA256_CBLOCK], opad[SHA256_CBLOCK];
+  for (int i = 0; i < SHA256_CBLOCK; ++i) {
+    ipad[i] = k[i] ^ 0x36;
+    opad[i] = k[i] ^ 0x5c;
+  }
+  SHA256_CTX inner, outer;
+  SHA256_Init(&inner);
+  SHA256_Update(&inner, ipad, sizeof ipad);
+  SHA256_Init(&outer);
+  SHA256_Update(&outer, opad, sizeof opad);
+  std::memcpy(inner_, &inner, sizeof inner);
+  std::memcpy(outer_, &outer, sizeof outer);
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(ipad, sizeof ipad);
+  OPENSSL_cleanse(opad, sizeof opad);
+}
+
+Sha256Digest HmacSha256Key::Sign(std::string_view data) const {
+  SHA256_CTX ctx;
+  unsigned char inner_digest[SHA256_DIGEST_LENGTH];
+  std::memcpy(&ctx, inner_, sizeof ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
+  SHA256_Final(inner_digest, &ctx);
+  std::memcpy(&ctx, outer_, sizeof ctx);
+  SHA256_Update(&ctx, inner_digest, sizeof inner_digest);
+  Sha256Digest out{};
+  SHA256_Final(out.data(), &ctx);
+  return out;
 }
 
 Sha256Digest HmacSha256(std::string_view key, std::string_view data) {

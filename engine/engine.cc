@@ -81,6 +81,7 @@ bool Engine::Build(Diagnostics& diags) {
       secret_ = ss.str();
       if (!secret_.empty() && secret_.back() == '\n') secret_.pop_back();
       preview_key_ = DerivePreviewKey(secret_);
+      visitor_hash_key_ = HmacSha256Key(secret_);
       if (secret_.size() < 32) {
         ConfigError(diags, config_.secret_path,
                     "the secret is " + std::to_string(secret_.size()) +

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/crypto.h"
 #include "core/diagnostic.h"
 #include "core/services.h"
 #include "rules/rule_set.h"
@@ -92,6 +93,8 @@ class Engine {
   const BucketingExperimentAssigner* experiments() const { return assigner_.get(); }
   // The preview-token key (derived from the secret), or null without tailor_secret.
   const PreviewKey* preview_key() const { return secret_.empty() ? nullptr : &preview_key_; }
+  // Keys $tailor_visitor_hash (empty without tailor_secret).
+  const HmacSha256Key& visitor_hash_key() const { return visitor_hash_key_; }
 
   // Counter labels, fixed for the engine's life: every (page, variant) pair of the rules and
   // every (experiment, variant) pair, for the metrics the glue keeps in shared memory.
@@ -111,6 +114,7 @@ class Engine {
   EngineConfig config_;
   std::string secret_;
   PreviewKey preview_key_;
+  HmacSha256Key visitor_hash_key_;
   std::unique_ptr<ReferrerClassifier> referrer_;
   std::unique_ptr<DeviceClassifier> device_;
   std::unique_ptr<LanguageMatcher> languages_;

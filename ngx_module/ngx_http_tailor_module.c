@@ -15,6 +15,8 @@ static ngx_int_t ngx_http_tailor_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tailor_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tailor_log_handler(ngx_http_request_t *r);
 static void ngx_http_tailor_ctx_cleanup(void *data);
+static void *ngx_http_tailor_buf_get(size_t size);
+static void ngx_http_tailor_buf_put(void *buf);
 
 static ngx_int_t ngx_http_tailor_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_tailor_postconfiguration(ngx_conf_t *cf);
@@ -355,11 +357,11 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
     }
 
     size = tailor_eval_size(tmcf->engine, nheaders);
-    p = ngx_palloc(r->pool, size + TAILOR_EVAL_ALIGN);
+    p = ngx_http_tailor_buf_get(size);
     if (p == NULL) {
         return ctx;
     }
-    p = ngx_align_ptr(p, TAILOR_EVAL_ALIGN);
+    ctx->eval_buf = p;
 
     opts.visitor_id.len = ctx->visitor.len;
     opts.visitor_id.data = (const char *) ctx->visitor.data;
@@ -440,7 +442,76 @@ ngx_http_tailor_ctx_cleanup(void *data)
     /* releases the geo and table snapshots the request held */
     if (ctx->eval) {
         tailor_eval_finish(ctx->eval);
+        ctx->eval = NULL;
     }
+
+    if (ctx->eval_buf) {
+        ngx_http_tailor_buf_put(ctx->eval_buf);
+        ctx->eval_buf = NULL;
+    }
+}
+
+
+/*
+ * Evaluation buffers: a request's evaluation needs several kilobytes, more than a request
+ * pool serves without a malloc (its small-block limit is under 4 KB). Each worker keeps the
+ * buffers of finished requests in a free list and reuses them, so in steady state a request
+ * allocates nothing. A worker is one thread: no lock. A buffer lives until the worker exits
+ * (its count is the worker's peak of concurrent requests).
+ */
+
+typedef struct ngx_http_tailor_buf_s  ngx_http_tailor_buf_t;
+
+struct ngx_http_tailor_buf_s {
+    ngx_http_tailor_buf_t  *next;
+    size_t                  size;     /* usable bytes after the header */
+};
+
+#define NGX_HTTP_TAILOR_BUF_HEADER                                            \
+    ngx_align(sizeof(ngx_http_tailor_buf_t), TAILOR_EVAL_ALIGN)
+#define NGX_HTTP_TAILOR_BUF_MIN  16384
+
+static ngx_http_tailor_buf_t  *ngx_http_tailor_free_bufs;
+
+
+static void *
+ngx_http_tailor_buf_get(size_t size)
+{
+    ngx_http_tailor_buf_t  *b;
+
+    b = ngx_http_tailor_free_bufs;
+
+    if (b != NULL && b->size >= size) {
+        ngx_http_tailor_free_bufs = b->next;
+        return (u_char *) b + NGX_HTTP_TAILOR_BUF_HEADER;
+    }
+
+    /* none free, or the free one is too small (a request with many headers) */
+    if (size < NGX_HTTP_TAILOR_BUF_MIN) {
+        size = NGX_HTTP_TAILOR_BUF_MIN;
+    }
+
+    b = ngx_memalign(TAILOR_EVAL_ALIGN, NGX_HTTP_TAILOR_BUF_HEADER + size,
+                     ngx_cycle->log);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->size = size;
+    b->next = NULL;
+
+    return (u_char *) b + NGX_HTTP_TAILOR_BUF_HEADER;
+}
+
+
+static void
+ngx_http_tailor_buf_put(void *buf)
+{
+    ngx_http_tailor_buf_t  *b;
+
+    b = (ngx_http_tailor_buf_t *) ((u_char *) buf - NGX_HTTP_TAILOR_BUF_HEADER);
+    b->next = ngx_http_tailor_free_bufs;
+    ngx_http_tailor_free_bufs = b;
 }
 
 

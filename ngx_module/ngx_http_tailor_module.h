@@ -65,6 +65,7 @@ typedef struct {
 /* Per-request state, kept on the main request and across internal redirects. */
 typedef struct {
     tailor_eval_t             *eval;
+    void                      *eval_buf;   /* from the worker's free list, or NULL */
     tailor_request_t           request;
     u_char                     visitor_buf[TAILOR_VISITOR_ID_LEN];
     u_char                     hash_buf[TAILOR_VISITOR_ID_LEN];
