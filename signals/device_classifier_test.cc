@@ -173,7 +173,7 @@ TEST(DeviceClassifier, HostileInput) {
   std::string padded = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile " +
                        std::string(10000, 'x') + " Googlebot";
   EXPECT_EQ(Classifier().Classify(padded, {}).type, DeviceType::kSmartphone);  // scan is capped
-  std::string binary("Mozilla/5.0 (\xff\xfe\x00\x01 Windows NT 10.0)", 36);
+  std::string binary("Mozilla/5.0 (\xff\xfe\x00\x01 Windows NT 10.0)", 34);  // NUL inside
   EXPECT_EQ(Classifier().Classify(binary, {}).type, DeviceType::kDesktop);
   EXPECT_EQ(Classifier().Classify("", {}).type, DeviceType::kBot);
   ClientHints junk{std::string_view("?\xff"), std::string(5000, '"'), std::string(5000, 'x')};

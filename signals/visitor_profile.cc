@@ -57,7 +57,7 @@ void SetSource(char* dst, uint8_t* len, std::string_view src) {
     while (n > 0 && (static_cast<unsigned char>(src[n]) & 0xC0) == 0x80) --n;  // UTF-8 edge
     src = src.substr(0, n);
   }
-  std::memcpy(dst, src.data(), src.size());
+  if (!src.empty()) std::memcpy(dst, src.data(), src.size());  // a missing source is a null view
   *len = static_cast<uint8_t>(src.size());
 }
 
