@@ -1,7 +1,7 @@
 # Tailor — the two commands a newcomer needs:
 #   make demo   builds everything and serves the demo on http://127.0.0.1:8080
 #   make test   builds everything and runs every test (unit tests, then nginx tests)
-# Other targets: build, setup, fuzz, bench, test-sanitize, clean.
+# Other targets: build, setup, unit, nginx-tests, fuzz, soak, test-sanitize, bench, clean.
 
 SHELL      := /bin/bash
 BUILD      ?= build
@@ -9,6 +9,7 @@ NGINX_SRC  ?= /usr/share/nginx/src
 NGINX      ?= /usr/sbin/nginx
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 20
 MODULE     := $(BUILD)/ngx_http_tailor_module.so
 
 .PHONY: all setup build core module demo test unit nginx-tests fuzz bench test-sanitize soak clean
@@ -38,11 +39,16 @@ unit: core
 nginx-tests: module
 	TAILOR_MODULE=$(abspath $(MODULE)) TAILOR_BUILD=$(abspath $(BUILD)) prove -r -I t/lib t/
 
+# Everything, in about half an hour on 2 cores: unit and nginx tests, every fuzzer (the rules
+# fuzzer for 60 s, the others for TEST_FUZZ_SECONDS), the soak, then the whole suite again
+# under ASan + UBSan.
 test: build
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nginx-tests
-	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz; \
+	@if command -v clang >/dev/null; then ./scripts/run-fuzzers.sh $(TEST_FUZZ_SECONDS) rules=60; \
 	 else echo "clang not found: fuzzers skipped"; fi
+	$(MAKE) --no-print-directory soak
+	$(MAKE) --no-print-directory test-sanitize
 
 fuzz: setup
 	@./scripts/run-fuzzers.sh "$(FUZZ_SECONDS)"

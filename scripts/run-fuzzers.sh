@@ -3,7 +3,11 @@
 # seed corpus (fuzz/corpus/<name>/). Any crash, leak or timeout fails the run; the crashing
 # input is left in build-fuzz/artifacts/ to become a regression test.
 set -euo pipefail
+# Usage: run-fuzzers.sh [SECONDS_EACH] [NAME=SECONDS ...]   (e.g. 20 rules=60)
 SECONDS_EACH=${1:-60}
+shift || true
+declare -A SECONDS_FOR=()
+for arg in "$@"; do SECONDS_FOR[${arg%%=*}]=${arg#*=}; done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$ROOT/build-fuzz"
 ONLY=${FUZZ_TARGETS:-}
@@ -24,8 +28,9 @@ for bin in "$OUT"/fuzz_*; do
   mkdir -p "$corpus"
   seeds=()
   [ -d "$ROOT/fuzz/corpus/$name" ] && seeds+=("$ROOT/fuzz/corpus/$name")
-  echo "fuzz: $name for ${SECONDS_EACH}s"
-  if ! "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
+  secs=${SECONDS_FOR[$name]:-$SECONDS_EACH}
+  echo "fuzz: $name for ${secs}s"
+  if ! "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$OUT/artifacts/$name-" -print_final_stats=1 \
         "$corpus" "${seeds[@]}" >"$OUT/$name.log" 2>&1; then
     echo "fuzz: $name FAILED (log: $OUT/$name.log)"; tail -40 "$OUT/$name.log"; status=1

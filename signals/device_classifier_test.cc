@@ -176,7 +176,9 @@ TEST(DeviceClassifier, HostileInput) {
   std::string binary("Mozilla/5.0 (\xff\xfe\x00\x01 Windows NT 10.0)", 34);  // NUL inside
   EXPECT_EQ(Classifier().Classify(binary, {}).type, DeviceType::kDesktop);
   EXPECT_EQ(Classifier().Classify("", {}).type, DeviceType::kBot);
-  ClientHints junk{std::string_view("?\xff"), std::string(5000, '"'), std::string(5000, 'x')};
+  // ClientHints holds views: keep the strings alive (found by ASan).
+  std::string quotes(5000, '"'), xs(5000, 'x');
+  ClientHints junk{std::string_view("?\xff"), quotes, xs};
   (void)Classifier().Classify("Mozilla/5.0 (Linux; Android 14) Mobile", junk);
 }
 
