@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/diagnostic.h"
 #include "core/request_view.h"
+#include "core/text.h"
 #include "engine/engine.h"
 #include "lua/lua_signals.h"
 #include "engine/request_evaluation.h"
@@ -217,10 +218,9 @@ TAILOR_EXPORT int tailor_find_cookie(const tailor_request_t* req, tailor_str_t n
                                      tailor_str_t* value) {
   try {
     for (size_t i = 0; i < req->nheaders; ++i) {
-      RequestView rv;
-      HeaderField h{View(req->headers[i].name), View(req->headers[i].value)};
-      rv.headers = std::span<const HeaderField>(&h, 1);
-      if (auto v = rv.FindCookie(View(name))) {
+      const tailor_header_t& h = req->headers[i];
+      if (h.name.len != 6 || !EqualsIgnoreCase(View(h.name), "cookie")) continue;
+      if (auto v = FindCookieIn(View(h.value), View(name))) {
         *value = Str(*v);
         return 1;
       }

@@ -65,6 +65,46 @@ TEST(RequestView, HeadersCookiesQuery) {
   EXPECT_FALSE(rv.FindQueryParam("utm").has_value());
 }
 
+// The cookie jar answers exactly what rescanning answers: first occurrence across headers,
+// trimmed names and values, empty names and values, and more cookies than the jar holds.
+TEST(RequestView, CookieJarMatchesRescan) {
+  std::string many;
+  for (int i = 0; i < 40; ++i) many += "c" + std::to_string(i) + "=" + std::to_string(i) + "; ";
+  many += "dup=late";
+  HeaderField headers[] = {{"Cookie", "a=1;  b = two ; =empty; flag; dup=first; a=again"},
+                           {"Referer", "x=y"},
+                           {"COOKIE", many},
+                           {"Cookie", "tail=end; c39=shadowed"}};
+  RequestView plain;
+  plain.headers = headers;
+  CookieJar jar;
+  RequestView indexed = plain;
+  indexed.cookie_jar = &jar;
+  const char* names[] = {"a", "b", "", "flag", "dup", "c0", "c31", "c32", "c39", "tail",
+                         "x", "missing", "A", "c1 "};
+  for (int pass = 0; pass < 2; ++pass)
+    for (const char* n : names) EXPECT_EQ(indexed.FindCookie(n), plain.FindCookie(n)) << n;
+  EXPECT_TRUE(jar.parsed);
+  EXPECT_TRUE(jar.overflow);
+  EXPECT_EQ(jar.count, CookieJar::kMax);
+  EXPECT_EQ(indexed.FindCookie("a").value(), "1");
+  EXPECT_EQ(indexed.FindCookie("b").value(), "two");
+  EXPECT_EQ(indexed.FindCookie("dup").value(), "first");
+  EXPECT_EQ(indexed.FindCookie("c39").value(), "39");
+  EXPECT_EQ(indexed.FindCookie("tail").value(), "end");
+  EXPECT_EQ(indexed.FindCookie("flag").value(), "");
+  EXPECT_FALSE(indexed.FindCookie("x").has_value());
+
+  CookieJar small;
+  RequestView few = plain;
+  few.headers = std::span<const HeaderField>(headers, 2);
+  few.cookie_jar = &small;
+  EXPECT_EQ(few.FindCookie("b").value(), "two");
+  EXPECT_FALSE(few.FindCookie("c0").has_value());
+  EXPECT_FALSE(small.overflow);
+  EXPECT_EQ(small.count, 6u);
+}
+
 TEST(Diagnostic, CaretUnderColumn) {
   Diagnostic d{Severity::kError, "r.rules", 3, 5, "unknown signal \"foo\"", "x = foo"};
   EXPECT_EQ(FormatDiagnosticLine(d), "r.rules:3:5: error: unknown signal \"foo\"");
@@ -87,6 +127,47 @@ TEST(Crypto, Base64UrlRoundTrip) {
   EXPECT_EQ(Base64UrlDecode("ab+c", out, sizeof out), -1);  // '+' is not URL-safe
   EXPECT_EQ(Base64UrlDecode("a", out, sizeof out), -1);     // impossible length
   EXPECT_EQ(Base64UrlDecode("AB", out, sizeof out), -1);    // non-canonical trailing bits
+}
+
+// The table-driven decoder against a character-at-a-time reference: random texts over the
+// alphabet plus a few invalid bytes, every length 0..12 (valid, bad characters, bad tails).
+TEST(Crypto, Base64UrlDecodeMatchesReference) {
+  auto reference = [](std::string_view in, uint8_t* out, size_t cap) -> long {
+    if (in.size() % 4 == 1 || in.size() * 3 / 4 > cap) return -1;
+    const std::string_view abc =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (char c : in) {
+      size_t d = abc.find(c);
+      if (d == std::string_view::npos) return -1;
+      acc = (acc << 6) | static_cast<uint32_t>(d);
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out[o++] = static_cast<uint8_t>((acc >> bits) & 0xff);
+      }
+    }
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return -1;
+    return static_cast<long>(o);
+  };
+  const char chars[] = "AQgw_-z9+/=. \x80";  // valid first, then invalid bytes
+  uint32_t seed = 12345;
+  for (int round = 0; round < 20000; ++round) {
+    char text[12];
+    size_t n = round % 13;
+    for (size_t i = 0; i < n; ++i) {
+      seed = seed * 1103515245 + 12345;
+      size_t k = (seed >> 16) % (round % 7 == 0 ? sizeof chars - 1 : 6);
+      text[i] = chars[k];
+    }
+    uint8_t a[16] = {}, b[16] = {};
+    long la = Base64UrlDecode(std::string_view(text, n), a, sizeof a);
+    long lb = reference(std::string_view(text, n), b, sizeof b);
+    ASSERT_EQ(la, lb) << std::string(text, n);
+    if (la > 0) EXPECT_EQ(std::memcmp(a, b, static_cast<size_t>(la)), 0);
+  }
 }
 
 TEST(Crypto, HmacSha256KnownVector) {

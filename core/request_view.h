@@ -17,6 +17,27 @@ struct HeaderField {
   std::string_view value;
 };
 
+// The request's cookies, split once on first use (RequestView::FindCookie) from every Cookie
+// header in arrival order, so each later lookup compares names instead of rescanning the
+// header. Storage is the caller's (RequestEvaluation keeps one per request); the items are
+// left uninitialized until parsed, so an unused jar costs nothing.
+struct CookieJar {
+  static constexpr size_t kMax = 32;
+  struct Item {
+    const char* name;
+    size_t name_len;
+    const char* value;
+    size_t value_len;
+  };
+  bool parsed = false;
+  bool overflow = false;  // more than kMax cookies: a name not among them is looked up by rescan
+  size_t count = 0;
+  Item items[kMax];
+};
+
+// Raw (undecoded) value of the first cookie `name` in one Cookie header's value.
+std::optional<std::string_view> FindCookieIn(std::string_view cookie_header, std::string_view name);
+
 struct RequestView {
   std::string_view method;   // "GET"
   std::string_view scheme;   // "http" or "https"
@@ -28,6 +49,7 @@ struct RequestView {
   const struct sockaddr* client_addr = nullptr;  // same address for libraries that want binary
   socklen_t client_addr_len = 0;
   int64_t now_ms = 0;  // wall clock, ms since the epoch (nginx's cached time: no syscall)
+  CookieJar* cookie_jar = nullptr;  // optional: FindCookie parses the cookies once into it
 
   // First header with this name (ASCII case-insensitive), or nullopt.
   std::optional<std::string_view> FindHeader(std::string_view name) const;

@@ -49,6 +49,7 @@ RequestEvaluation::RequestEvaluation(const Engine& engine, const RequestView& vi
             SignalRegistry::Builtin().memo_size()),
       env_{view_, services_, arena_, memo_, options.consent ? options.visitor_id : std::string_view(),
            options.consent} {
+  view_.cookie_jar = &cookie_jar_;
   Layout l = LayoutFor(engine);
   char* base = static_cast<char*>(state);
   std::memset(base + l.memo, 0, SignalRegistry::Builtin().memo_size());

@@ -80,6 +80,7 @@ class RequestEvaluation {
  private:
   const Engine& engine_;
   RequestView view_;
+  CookieJar cookie_jar_;  // view_'s cookies, parsed on the first lookup
   RequestOptions options_;
   Services services_;
   std::shared_ptr<const GeoService> geo_;
