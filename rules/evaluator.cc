@@ -35,18 +35,29 @@ Evaluator::Evaluator(const RuleSet& rules, EvalEnv& env, void* state, RegexScrat
   std::memset(flags_, 0, c_->flags_bytes);
 }
 
-const Value& Evaluator::Get(uint32_t slot) {
+// The hot paths (a constant, an already computed slot, a memoized node) are inline; the
+// out-of-line halves compute.
+inline const Value& Evaluator::Get(uint32_t slot) {
   const Slot& s = c_->slots[slot];
   if (s.kind == Slot::Kind::kConst) return s.constant;
-  uint64_t* done = flags_ + c_->slot_done_word;
-  if (!TestBit(done, slot)) {
-    // Mark first: a (checker-rejected) cycle could otherwise recurse forever.
-    SetBit(done, slot);
-    values_[slot] = Value::Missing();
-    Value v = Compute(slot);
-    values_[slot] = v;
-  }
+  if (TestBit(flags_ + c_->slot_done_word, slot)) return values_[slot];
+  return GetSlow(slot);
+}
+
+const Value& Evaluator::GetSlow(uint32_t slot) {
+  // Mark first: a (checker-rejected) cycle could otherwise recurse forever.
+  SetBit(flags_ + c_->slot_done_word, slot);
+  values_[slot] = Value::Missing();
+  Value v = Compute(slot);
+  values_[slot] = v;
   return values_[slot];
+}
+
+inline bool Evaluator::Eval(uint32_t id) {
+  int32_t memo = c_->nodes[id].memo;
+  if (memo >= 0 && TestBit(flags_ + c_->memo_done_word, static_cast<size_t>(memo)))
+    return TestBit(flags_ + c_->memo_val_word, static_cast<size_t>(memo));
+  return EvalNode(id);
 }
 
 Value Evaluator::Compute(uint32_t slot) {
@@ -129,12 +140,8 @@ bool Evaluator::Match(uint32_t db, uint32_t id) {
   return TestBit(bits, id);
 }
 
-bool Evaluator::Eval(uint32_t id) {
+bool Evaluator::EvalNode(uint32_t id) {
   const Node& n = c_->nodes[id];
-  if (n.memo >= 0) {
-    if (TestBit(flags_ + c_->memo_done_word, n.memo))
-      return TestBit(flags_ + c_->memo_val_word, n.memo);
-  }
   bool r = false;
   switch (n.op) {
     case Op::kAnd:
@@ -309,15 +316,16 @@ std::string_view Evaluator::SegmentList() {
   size_t n = c_->segment_nodes.size();
   // Two passes: evaluate (each segment root is memoized) and measure, then one exact arena
   // allocation and the copy.
+  const uint32_t* roots = c_->segment_nodes.data();
   size_t len = 0;
   for (size_t i = 0; i < n; ++i)
-    if (InSegment(i)) len += c_->segment_names[i].size() + (len ? 1 : 0);
+    if (Eval(roots[i])) len += c_->segment_names[i].size() + (len ? 1 : 0);
   if (len == 0) return segment_list_;
   char* out = env_->arena.AllocateChars(len);
   if (out == nullptr) return segment_list_;  // arena full: fail open, no list
   size_t pos = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (!InSegment(i)) continue;
+    if (!Eval(roots[i])) continue;  // the memo bit of a root computed in the first pass
     std::string_view name = c_->segment_names[i];
     if (pos) out[pos++] = ',';
     std::memcpy(out + pos, name.data(), name.size());

@@ -3,6 +3,8 @@
 // signal never selects a rule by accident; `exists()` tests for it.
 #pragma once
 
+#include <cstring>
+
 #include "core/text.h"
 #include "core/value.h"
 #include "rules/compiled.h"
@@ -14,8 +16,12 @@ inline bool CompareValues(CmpOp op, bool ci, const Value& a, const Value& b) {
   int c = 0;
   switch (a.type) {
     case ValueType::kString:
-      if (ci && (op == CmpOp::kEq || op == CmpOp::kNe))
-        return EqualsIgnoreCase(a.str, b.str) == (op == CmpOp::kEq);
+      if (op == CmpOp::kEq || op == CmpOp::kNe) {  // lengths first: most tests differ there
+        bool eq = ci ? EqualsIgnoreCase(a.str, b.str)
+                     : a.str.size() == b.str.size() &&
+                           (a.str.empty() || std::memcmp(a.str.data(), b.str.data(), a.str.size()) == 0);
+        return eq == (op == CmpOp::kEq);
+      }
       c = a.str.compare(b.str);
       break;
     case ValueType::kNumber:

@@ -147,8 +147,10 @@ class Evaluator {  // one per request; trivially destructible; allocation-free
   const Value& slot_value(size_t i) const;
 
  private:
-  bool Eval(uint32_t node);
-  const Value& Get(uint32_t slot);
+  bool Eval(uint32_t node);      // inline: a memoized node's result, else EvalNode
+  bool EvalNode(uint32_t node);  // computes (and memoizes) one node
+  const Value& Get(uint32_t slot);  // inline: a constant or computed slot, else GetSlow
+  const Value& GetSlow(uint32_t slot);
   Value Compute(uint32_t slot);
   bool Match(uint32_t db, uint32_t id);
   bool HostMatches(std::string_view page_host) const;
