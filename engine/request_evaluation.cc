@@ -159,9 +159,10 @@ size_t RequestEvaluation::Exposures(size_t* ids, size_t max) {
   const CompiledRules& c = engine_.rules()->compiled();
   const auto& experiments = engine_.rules()->experiments();
   size_t n = 0;
-  for (size_t s = 0; s < c.slots.size() && n < max; ++s) {
+  for (size_t k = 0; k < c.experiment_slots.size() && n < max; ++k) {
+    uint32_t s = c.experiment_slots[k];
     const Slot& slot = c.slots[s];
-    if (slot.kind != Slot::Kind::kExperiment || !evaluator_->slot_computed(s)) continue;
+    if (!evaluator_->slot_computed(s)) continue;
     const Value& v = evaluator_->slot_value(s);
     if (v.type != ValueType::kString || slot.index >= experiments.size()) continue;
     size_t label = engine_.ExposureLabel(slot.index, v.str);
@@ -178,9 +179,9 @@ std::string_view RequestEvaluation::ExperimentList() {
   const CompiledRules& c = engine_.rules()->compiled();
   const auto& experiments = engine_.rules()->experiments();
   size_t len = 0;
-  for (size_t s = 0; s < c.slots.size(); ++s) {
+  for (uint32_t s : c.experiment_slots) {
     const Slot& slot = c.slots[s];
-    if (slot.kind != Slot::Kind::kExperiment || !evaluator_->slot_computed(s)) continue;
+    if (!evaluator_->slot_computed(s)) continue;
     const Value& v = evaluator_->slot_value(s);
     if (v.type != ValueType::kString || slot.index >= experiments.size()) continue;
     len += experiments[slot.index].name.size() + 1 + v.str.size() + 1;
@@ -192,9 +193,9 @@ std::string_view RequestEvaluation::ExperimentList() {
     return experiments_;
   }
   size_t o = 0;
-  for (size_t s = 0; s < c.slots.size(); ++s) {
+  for (uint32_t s : c.experiment_slots) {
     const Slot& slot = c.slots[s];
-    if (slot.kind != Slot::Kind::kExperiment || !evaluator_->slot_computed(s)) continue;
+    if (!evaluator_->slot_computed(s)) continue;
     const Value& v = evaluator_->slot_value(s);
     if (v.type != ValueType::kString || slot.index >= experiments.size()) continue;
     if (o) out[o++] = ',';

@@ -107,6 +107,7 @@ struct CompiledRules {
   std::deque<std::string> strings;
 
   std::vector<Slot> slots;
+  std::vector<uint32_t> experiment_slots;  // the kExperiment slots, ascending
   std::vector<Node> nodes;
   std::vector<uint32_t> kids;
   std::vector<ValueSet> sets;

@@ -208,7 +208,9 @@ class Compiler {
         auto it = slot_ids_.find("x:" + e.key);
         if (it != slot_ids_.end()) return it->second;
         s.name = Intern(e.key);
-        return AddSlot(s, "x:" + e.key);
+        uint32_t slot = AddSlot(s, "x:" + e.key);
+        c_->experiment_slots.push_back(slot);
+        return slot;
       }
       case RefKind::kTableColumn: {
         s.kind = Slot::Kind::kTableColumn;
