@@ -8,7 +8,7 @@ namespace tailor {
 
 std::optional<std::string_view> RequestView::FindHeader(std::string_view name) const {
   for (const HeaderField& h : headers)
-    if (EqualsIgnoreCase(h.name, name)) return h.value;
+    if (h.name.size() == name.size() && EqualsIgnoreCase(h.name, name)) return h.value;
   return std::nullopt;
 }
 

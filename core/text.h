@@ -14,7 +14,11 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
 bool EndsWithIgnoreCase(std::string_view s, std::string_view suffix);
 // Case-insensitive substring search (ASCII).
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
-std::string_view TrimSpaces(std::string_view s);
+inline std::string_view TrimSpaces(std::string_view s) {  // inline: every cookie pair calls it
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
 
 // Percent-decodes (and turns '+' into ' ' when `plus_as_space`) into the arena. Returns the
 // input itself when it has nothing to decode, nullopt when the arena is full. Malformed
