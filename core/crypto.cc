@@ -97,7 +97,7 @@ bool TimingSafeEqual(const void* a, const void* b, size_t len) {
   return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-static const char kAlphabet[] =
+static constexpr char kAlphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 void Base64UrlEncode(const uint8_t* data, size_t len, char* out) {
