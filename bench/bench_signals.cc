@@ -50,6 +50,40 @@ void BM_DeviceClassifyUncached(benchmark::State& state) {
 }
 BENCHMARK(BM_DeviceClassifyUncached);
 
+// The test-set UAs the fast path accepts: the common browsers (desktop Chrome, Edge, Firefox,
+// Safari; iOS Safari, Chrome, Google app; Android's reduced Chrome UA; Firefox for Android).
+const std::vector<std::string>& CommonBrowserUserAgents() {
+  static const std::vector<std::string> uas = [] {
+    std::vector<std::string> out;
+    DeviceClassifier::Features f;
+    for (const std::string& ua : TestUserAgents())
+      if (Device().FastPathFeatures(ua, &f)) out.push_back(ua);
+    return out;
+  }();
+  return uas;
+}
+
+void BM_DeviceClassifyUncachedCommonBrowsers(benchmark::State& state) {
+  const auto& uas = CommonBrowserUserAgents();
+  auto ws = Device().NewWorkspace();
+  size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Device().ClassifyUncached(uas[i++ % uas.size()], {}, *ws.value()));
+  state.counters["uas"] = static_cast<double>(uas.size());
+}
+BENCHMARK(BM_DeviceClassifyUncachedCommonBrowsers);
+
+// The same UAs through the full scan: what the fast path saves.
+void BM_DeviceClassifyByScanCommonBrowsers(benchmark::State& state) {
+  const auto& uas = CommonBrowserUserAgents();
+  auto ws = Device().NewWorkspace();
+  size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Device().ClassifyByScan(uas[i++ % uas.size()], {}, *ws.value()));
+  state.counters["uas"] = static_cast<double>(uas.size());
+}
+BENCHMARK(BM_DeviceClassifyByScanCommonBrowsers);
+
 void BM_DeviceClassifyUncachedChromeDesktop(benchmark::State& state) {
   const std::string ua =
       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -1,5 +1,6 @@
 // Fuzzes the device classifier: any User-Agent (and client hints cut from the same input)
-// must classify without crashing, and the cached answer must equal the uncached one.
+// must classify without crashing, the cached answer must equal the uncached one, and when the
+// scan-free fast path accepts a UA it must find exactly the full scan's features and answer.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -18,6 +19,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (a.type != b.type || a.os != b.os || a.browser != b.browser || a.bot != b.bot)
     __builtin_trap();
   if (a.bot != (a.type == DeviceType::kBot)) __builtin_trap();
+  // Differential: fast path accepted => same features and same DeviceInfo as the full scan.
+  DeviceClassifier::Features fast;
+  if (c.FastPathFeatures(input, &fast)) {
+    if (!(fast == c.ScanFeatures(input, *ws.value()))) __builtin_trap();
+    DeviceInfo s = c.ClassifyByScan(input, {}, *ws.value());
+    if (b.type != s.type || b.os != s.os || b.browser != s.browser || b.bot != s.bot ||
+        b.mobile != s.mobile)
+      __builtin_trap();
+  }
   if (DeviceTypeName(a.type).empty() || DeviceOsName(a.os).empty()) __builtin_trap();
   // Split the input into a UA and three hint values at the first '\n's.
   std::string_view parts[4];

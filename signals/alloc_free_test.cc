@@ -157,6 +157,19 @@ TEST(RequestPath, NoHeapAllocation) {
     EXPECT_GT(len, 0u);
     EXPECT_GE(evaluated, 25);
   }
+
+  // The scan-free fast path (a common browser's UA, a cache miss) allocates nothing either.
+  const char* chrome =
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/124.0.0.0 Safari/537.36";
+  DeviceClassifier::Features features;
+  ASSERT_TRUE(device.value()->FastPathFeatures(chrome, &features));
+  g_allocations = 0;
+  g_counting = true;
+  DeviceInfo d = device.value()->Classify(chrome, {});
+  g_counting = false;
+  EXPECT_EQ(g_allocations, 0);
+  EXPECT_EQ(d.type, DeviceType::kDesktop);
 }
 
 }  // namespace

@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cstring>
+#include <iterator>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -219,9 +223,14 @@ bool IsPlaceholderUa(std::string_view ua) {
          EqualsIgnoreCase(ua, "Mozilla/4.0") || EqualsIgnoreCase(ua, "Mozilla/5.0 (compatible)");
 }
 
-struct FeatureSet {
-  uint64_t bits[2] = {0, 0};
+struct FeatureSet : DeviceClassifier::Features {
+  FeatureSet() = default;
+  explicit FeatureSet(const DeviceClassifier::Features& f) : Features(f) {}
   void Set(unsigned f) { bits[f >> 6] |= uint64_t{1} << (f & 63); }
+  void Add(const DeviceClassifier::Features& o) {
+    bits[0] |= o.bits[0];
+    bits[1] |= o.bits[1];
+  }
   bool operator[](unsigned f) const { return (bits[f >> 6] >> (f & 63)) & 1; }
 };
 
@@ -288,8 +297,24 @@ Browser DecideBrowser(const FeatureSet& f) {
   return Browser::kOther;
 }
 
-bool IsBot(const FeatureSet& f, std::string_view ua, bool has_browser_shape) {
-  if (IsPlaceholderUa(ua) || StartsWithToolWord(ua)) return true;
+// What Decide reads from the UA's text besides the features.
+struct UaText {
+  bool placeholder_or_tool;  // IsPlaceholderUa or StartsWithToolWord
+  bool browser_shape;        // "Mozilla/..." or "Opera/..."
+};
+
+UaText ReadUaText(std::string_view ua) {
+  return {IsPlaceholderUa(ua) || StartsWithToolWord(ua),
+          ua.starts_with("Mozilla/") || ua.starts_with("Opera/")};
+}
+
+// Every UA the fast path accepts starts "Mozilla/5.0 (" and a known token: not a placeholder
+// ("compatible" is no known token), not a tool word ("mozilla"), a browser's shape.
+constexpr UaText kFastPathUaText{false, true};
+
+bool IsBot(const FeatureSet& f, UaText text) {
+  const bool has_browser_shape = text.browser_shape;
+  if (text.placeholder_or_tool) return true;
   if (f[kBotVeto] && !f[kBotKnown] && !f[kBotUrl]) return false;
   if (f[kBotWord] || f[kBotKnown] || f[kBotUrl]) return true;
   // "Mozilla/5.0 (compatible; Something)" without a browser behind it is a crawler's form.
@@ -332,14 +357,13 @@ DeviceType DecideType(const FeatureSet& f) {
   return DeviceType::kOther;
 }
 
-DeviceInfo Decide(const FeatureSet& f, std::string_view ua) {
+DeviceInfo Decide(const FeatureSet& f, UaText text) {
   DeviceInfo d;
   d.os = DecideOs(f);
   d.browser = DecideBrowser(f);
-  bool browser_shape = ua.starts_with("Mozilla/") || ua.starts_with("Opera/");
-  d.bot = IsBot(f, ua, browser_shape);
+  d.bot = IsBot(f, text);
   d.type = d.bot ? DeviceType::kBot : DecideType(f);
-  if (d.type == DeviceType::kOther && !browser_shape) {
+  if (d.type == DeviceType::kOther && !text.browser_shape) {
     // Neither a browser nor a known device: a script, a library or an unnamed crawler.
     d.bot = true;
     d.type = DeviceType::kBot;
@@ -392,7 +416,193 @@ void ApplyHints(DeviceInfo& d, const ClientHints& h, const FeatureSet& model_fea
 
 thread_local std::unique_ptr<DeviceClassifier::Workspace> tls_workspace;
 
+// --- Fast path: the common browser UAs without the scan.
+//
+// Known shapes, lowercase (matched case-insensitively; '#' a version, '@' an iOS build, see
+// the header). Only the digits of a '#' or '@' vary: literal digits stay literal, because some
+// patterns depend on them ("\bx11\b" must not fire on "x64"). No Android device model is
+// here: the patterns read model names and digits ("\bsm-[tpx]\d{3}", "\bpixel [2-9]").
+constexpr std::string_view kFastCommentShapes[] = {
+    // Windows (and IE 11's comment).
+    "windows nt #", "win64", "x64", "wow64", "rv:#", "trident/#",
+    // macOS, Linux, ChromeOS.
+    "macintosh", "intel mac os x #", "x11", "linux x86_64", "ubuntu", "cros x86_64 #",
+    // Android's reduced UA ("Linux; Android 10; K") and Firefox for Android.
+    "linux", "android #", "k", "mobile", "tablet",
+    // iOS.
+    "iphone", "ipad", "cpu iphone os # like mac os x", "cpu os # like mac os x",
+};
+constexpr std::string_view kFastProductShapes[] = {
+    "applewebkit/#", "(khtml, like gecko)", "like gecko", "chrome/#", "safari/#",
+    "mobile", "mobile/@", "version/#", "firefox/#", "gecko/#", "edg/#", "crios/#", "fxios/#",
+    "opr/#", "samsungbrowser/#", "yabrowser/#", "gsa/#",
+};
+constexpr std::string_view kFastPrefix = "Mozilla/5.0 (";
+// Bounds the work on the fast path; longer UAs are rare and take the scan.
+constexpr size_t kFastMaxLength = 384;
+constexpr int kFastMaxTokens = 32;
+constexpr size_t kNoMatch = ~size_t{0};
+
+constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsLetter(char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+
+// Instance of a shape scanned at Create() for its features.
+std::string Representative(std::string_view shape) {
+  std::string out;
+  for (char t : shape) {
+    if (t == '#') out += "124.0";
+    else if (t == '@') out += "15E148";
+    else out += t;
+  }
+  return out;
+}
+
+// A shape compiled for matching: a literal head, at most one placeholder, a literal tail.
+// Literals are compared 8 bytes at a time: (input | mask) == text, where mask has 0x20 on
+// letters (so both cases match) and 0 elsewhere.
+struct Literal {
+  static constexpr size_t kMax = 32;
+  uint8_t len = 0;
+  alignas(8) char text[kMax + 8] = {};  // lowercase; zero padding past len
+  alignas(8) char mask[kMax + 8] = {};
+};
+
+inline uint64_t Load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Does lit match at p, with `avail` bytes readable from p?
+inline bool LiteralAt(const Literal& lit, const char* p, size_t avail) {
+  if (avail < lit.len) return false;
+  size_t i = 0;
+  for (; i + 8 <= lit.len; i += 8)
+    if ((Load8(p + i) | Load8(lit.mask + i)) != Load8(lit.text + i)) return false;
+  size_t rest = lit.len - i;
+  if (rest == 0) return true;
+  if (avail - i >= 8) {  // one more 8-byte load, the bytes past the literal masked out
+    uint64_t keep = (uint64_t{1} << (8 * rest)) - 1;  // little-endian: the first `rest` bytes
+    return ((Load8(p + i) | Load8(lit.mask + i)) & keep) == Load8(lit.text + i);
+  }
+  for (; i < lit.len; ++i)
+    if ((p[i] | lit.mask[i]) != lit.text[i]) return false;
+  return true;
+}
+
+static_assert(std::endian::native == std::endian::little, "LiteralAt masks the low bytes");
+
 }  // namespace
+
+// Per list (0: comment, 1: products): the shapes compiled, sorted by first character, with
+// the range of those starting with each (lowercase) character, so a token tries one to three.
+struct DeviceClassifier::FastIndex {
+  static constexpr size_t kMaxShapes = 32;
+  struct Entry {
+    Literal head;
+    char placeholder = 0;  // 0, '#' or '@'
+    Literal tail;
+    FeatureSet features;
+  };
+  Entry entries[2][kMaxShapes];
+  uint8_t begin[2][128] = {}, end[2][128] = {};
+  FeatureSet prefix;  // of "Mozilla/5.0"
+
+  // False when the shape does not fit (a bug in the lists above).
+  static bool Compile(std::string_view shape, Entry& e) {
+    Literal* lit = &e.head;
+    for (char t : shape) {
+      if (t == '#' || t == '@') {
+        if (e.placeholder != 0) return false;
+        e.placeholder = t;
+        lit = &e.tail;
+        continue;
+      }
+      if (lit->len == Literal::kMax || (t >= 'A' && t <= 'Z')) return false;
+      lit->text[lit->len] = t;
+      lit->mask[lit->len] = t >= 'a' && t <= 'z' ? 0x20 : 0;
+      ++lit->len;
+    }
+    return !shape.empty() && shape[0] != '#' && shape[0] != '@';
+  }
+
+  // Matches e at ua[pos]: the position after it, or kNoMatch.
+  static size_t MatchEntry(const Entry& e, std::string_view ua, size_t pos) {
+    const size_t n = ua.size();
+    if (!LiteralAt(e.head, ua.data() + pos, n - pos)) return kNoMatch;
+    pos += e.head.len;
+    if (e.placeholder == '#') {  // a version: a digit, then digits, dots, underscores
+      if (pos >= n || !IsDigit(ua[pos])) return kNoMatch;
+      do ++pos;
+      while (pos < n && (IsDigit(ua[pos]) || ua[pos] == '.' || ua[pos] == '_'));
+    } else if (e.placeholder == '@') {  // an iOS build: digits, a letter, digits, maybe a letter
+      size_t start = pos;
+      while (pos < n && IsDigit(ua[pos])) ++pos;
+      if (pos == start || pos >= n || !IsLetter(ua[pos])) return kNoMatch;
+      start = ++pos;
+      while (pos < n && IsDigit(ua[pos])) ++pos;
+      if (pos == start) return kNoMatch;
+      if (pos < n && IsLetter(ua[pos])) ++pos;
+    } else {
+      return pos;
+    }
+    if (!LiteralAt(e.tail, ua.data() + pos, n - pos)) return kNoMatch;
+    return pos + e.tail.len;
+  }
+
+  // The token at ua[pos] of list `list`: adds its features, returns the position after it.
+  size_t Token(int list, std::string_view ua, size_t pos, FeatureSet& f) const {
+    unsigned char c = static_cast<unsigned char>(ua[pos]);
+    if (c >= 128) return kNoMatch;
+    if (IsLetter(static_cast<char>(c))) c |= 0x20;
+    for (unsigned i = begin[list][c]; i < end[list][c]; ++i) {
+      const Entry& e = entries[list][i];
+      size_t after = MatchEntry(e, ua, pos);
+      if (after == kNoMatch) continue;
+      bool delimited =
+          list == 0 ? after < ua.size() && (ua[after] == ')' || (ua[after] == ';' &&
+                                                                  after + 1 < ua.size() &&
+                                                                  ua[after + 1] == ' '))
+                    : after == ua.size() || ua[after] == ' ';
+      if (!delimited) continue;
+      f.Add(e.features);
+      return after;
+    }
+    return kNoMatch;
+  }
+
+  bool Match(std::string_view ua, FeatureSet& out) const {
+    if (ua.size() > kFastMaxLength || !ua.starts_with(kFastPrefix)) return false;
+    FeatureSet f = prefix;
+    size_t pos = kFastPrefix.size();
+    int tokens = 0;
+    for (;;) {  // the comment: "C1; C2; ...; Cn)"
+      if (pos >= ua.size() || ++tokens > kFastMaxTokens) return false;
+      size_t after = Token(0, ua, pos, f);
+      if (after == kNoMatch) return false;
+      if (ua[after] == ')') {
+        pos = after + 1;
+        break;
+      }
+      pos = after + 2;
+    }
+    if (pos == ua.size()) {
+      out = f;
+      return true;
+    }
+    if (ua[pos] != ' ') return false;
+    for (;;) {  // the products: " P1 P2 ... Pm"
+      ++pos;
+      if (pos >= ua.size() || ++tokens > kFastMaxTokens) return false;
+      size_t after = Token(1, ua, pos, f);
+      if (after == kNoMatch) return false;
+      if (after == ua.size()) break;
+      pos = after;
+    }
+    out = f;
+    return true;
+  }
+};
 
 std::string_view DeviceTypeName(DeviceType t) {
   auto i = static_cast<size_t>(t);
@@ -439,12 +649,50 @@ Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
   std::unique_ptr<DeviceClassifier> c(new DeviceClassifier());
   c->db_ = db;
   c->pattern_count_ = exprs.size();
+  // The fast path's features come from the same patterns: scan one instance of each shape.
+  hs_scratch_t* scratch = nullptr;
+  if (hs_alloc_scratch(db, &scratch) != HS_SUCCESS)
+    return Status::Error("vectorscan: cannot allocate scratch");
+  auto scan = [&](std::string_view text) {
+    FeatureSet f;
+    hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, OnMatch, &f);
+    return f;
+  };
+  auto fast = std::make_unique<FastIndex>();
+  fast->prefix = scan("Mozilla/5.0");
+  for (int list = 0; list < 2; ++list) {
+    std::span<const std::string_view> shapes = FastPathShapes(list == 0);
+    static_assert(std::size(kFastCommentShapes) <= FastIndex::kMaxShapes &&
+                  std::size(kFastProductShapes) <= FastIndex::kMaxShapes);
+    std::vector<std::string_view> sorted(shapes.begin(), shapes.end());
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](std::string_view a, std::string_view b) { return a[0] < b[0]; });
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      auto first = static_cast<unsigned char>(sorted[i][0]);
+      FastIndex::Entry& e = fast->entries[list][i];
+      if (!FastIndex::Compile(sorted[i], e)) {
+        hs_free_scratch(scratch);
+        return Status::Error("device fast path: bad shape " + std::string(sorted[i]));
+      }
+      e.features = scan(Representative(sorted[i]));
+      if (fast->end[list][first] == 0) fast->begin[list][first] = static_cast<uint8_t>(i);
+      fast->end[list][first] = static_cast<uint8_t>(i + 1);
+    }
+  }
+  hs_free_scratch(scratch);
+  c->fast_ = std::move(fast);
   static std::atomic<uint64_t> next_instance{1};
   c->instance_ = next_instance.fetch_add(1);
   return c;
 }
 
+DeviceClassifier::DeviceClassifier() = default;
 DeviceClassifier::~DeviceClassifier() { hs_free_database(db_); }
+
+std::span<const std::string_view> DeviceClassifier::FastPathShapes(bool comment) {
+  if (comment) return kFastCommentShapes;
+  return kFastProductShapes;
+}
 
 DeviceClassifier::Workspace::~Workspace() { hs_free_scratch(scratch_); }
 
@@ -468,18 +716,26 @@ DeviceClassifier::Workspace* DeviceClassifier::ThreadWorkspace() const {
 
 bool DeviceClassifier::PrepareThread() const { return ThreadWorkspace() != nullptr; }
 
-DeviceInfo DeviceClassifier::ClassifyUncached(std::string_view ua, const ClientHints& hints,
-                                              Workspace& ws) const {
-  // hs_scan refuses a null pointer even for zero bytes: a request without a User-Agent header
-  // (a null view) must be classified like an empty one (a bot), not fail open to "other".
+DeviceClassifier::Features DeviceClassifier::ScanFeatures(std::string_view ua,
+                                                          Workspace& ws) const {
+  FeatureSet f;
   if (ua.data() == nullptr) ua = std::string_view("", 0);
   std::string_view scan = ua.substr(0, kMaxScan);
+  hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_, OnMatch, &f);
+  return f;
+}
+
+bool DeviceClassifier::FastPathFeatures(std::string_view ua, Features* out) const {
   FeatureSet f;
-  if (hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_, OnMatch,
-              &f) != HS_SUCCESS) {
-    return DeviceInfo{};  // fail open: "other"
-  }
-  DeviceInfo d = Decide(f, ua);
+  if (!fast_->Match(ua, f)) return false;
+  *out = f;
+  return true;
+}
+
+DeviceInfo DeviceClassifier::ClassifyFeatures(const Features& features, std::string_view ua,
+                                              bool fast_path, const ClientHints& hints,
+                                              Workspace& ws) const {
+  DeviceInfo d = Decide(FeatureSet(features), fast_path ? kFastPathUaText : ReadUaText(ua));
   if (!hints.empty()) {
     FeatureSet model;
     std::string_view m = Unquote(hints.model).substr(0, 128);
@@ -489,6 +745,27 @@ DeviceInfo DeviceClassifier::ClassifyUncached(std::string_view ua, const ClientH
     ApplyHints(d, hints, model);
   }
   return d;
+}
+
+DeviceInfo DeviceClassifier::ClassifyByScan(std::string_view ua, const ClientHints& hints,
+                                            Workspace& ws) const {
+  // hs_scan refuses a null pointer even for zero bytes: a request without a User-Agent header
+  // (a null view) must be classified like an empty one (a bot), not fail open to "other".
+  if (ua.data() == nullptr) ua = std::string_view("", 0);
+  std::string_view scan = ua.substr(0, kMaxScan);
+  FeatureSet f;
+  if (hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_, OnMatch,
+              &f) != HS_SUCCESS) {
+    return DeviceInfo{};  // fail open: "other"
+  }
+  return ClassifyFeatures(f, ua, false, hints, ws);
+}
+
+DeviceInfo DeviceClassifier::ClassifyUncached(std::string_view ua, const ClientHints& hints,
+                                              Workspace& ws) const {
+  FeatureSet f;
+  if (fast_->Match(ua, f)) return ClassifyFeatures(f, ua, true, hints, ws);
+  return ClassifyByScan(ua, hints, ws);
 }
 
 DeviceInfo DeviceClassifier::Classify(std::string_view ua, const ClientHints& hints,

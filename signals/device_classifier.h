@@ -5,6 +5,12 @@
 // UA, collecting which features matched, then a few branches decide. A small fixed-size
 // per-thread cache keyed by a 64-bit hash of the UA (and hints) skips the scan for repeat UAs.
 //
+// Fast path: the common browser UAs, "Mozilla/5.0 (C1; ...; Cn) P1 ... Pm" where every token
+// has a known shape (FastPathShapes), skip the scan: their features are the union of the
+// features the scan found, at Create(), in one instance of each token. Anything else (a
+// device model, an app name, an unexpected character) falls back to the scan. Exactness (same
+// features as the scan for every accepted UA) is checked by the unit tests and the fuzzer.
+//
 // Threads: the classifier is immutable and shared. Each thread needs a Workspace (vectorscan
 // scratch + cache). Either pass one explicitly, or call PrepareThread() when a worker starts
 // and use the overloads without a Workspace (they use a thread_local one; a thread that did
@@ -13,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "core/status.h"
@@ -111,12 +118,36 @@ class DeviceClassifier {
 
   size_t pattern_count() const { return pattern_count_; }
 
+  // --- For tests, the fuzzer and benchmarks (the request path uses the calls above).
+  // What the patterns found in a UA: an opaque 128-bit set.
+  struct Features {
+    uint64_t bits[2] = {0, 0};
+    bool operator==(const Features&) const = default;
+  };
+  // The fast path alone: false when the UA is not made of known shapes (the scan decides).
+  bool FastPathFeatures(std::string_view ua, Features* out) const;
+  // The full scan alone.
+  Features ScanFeatures(std::string_view ua, Workspace& ws) const;
+  // ClassifyUncached without the fast path.
+  DeviceInfo ClassifyByScan(std::string_view ua, const ClientHints& hints, Workspace& ws) const;
+  // The token shapes the fast path knows, lowercase: '#' stands for a version (a digit, then
+  // digits, dots, underscores), '@' for an iOS build ("15E148": digits, a letter, digits, maybe
+  // a letter). Comment tokens sit between "(" and ")", separated by "; "; products follow,
+  // separated by " ".
+  static std::span<const std::string_view> FastPathShapes(bool comment);
+
  private:
-  DeviceClassifier() = default;
+  struct FastIndex;  // the known shapes with their features (device_classifier.cc)
+
+  DeviceClassifier();
   Workspace* ThreadWorkspace() const;
+  // Decide (and the hints) on features found by the fast path or the scan.
+  DeviceInfo ClassifyFeatures(const Features& f, std::string_view ua, bool fast_path,
+                              const ClientHints& hints, Workspace& ws) const;
 
   hs_database* db_ = nullptr;
   size_t pattern_count_ = 0;
+  std::unique_ptr<FastIndex> fast_;
   // Unique per classifier ever created: a thread's workspace is reused only for the classifier
   // it was made for, even when a reloaded one lands at the same address.
   uint64_t instance_ = 0;

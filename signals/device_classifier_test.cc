@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -220,6 +222,212 @@ TEST(DeviceClassifier, AccuracyOnPublicCorpus) {
               average, per.size());
   EXPECT_GE(overall, 97.0);
   EXPECT_GE(average, 90.0);
+}
+
+// --- The fast path (known token shapes, no scan) must give exactly the scan's features.
+
+bool SameInfo(const DeviceInfo& a, const DeviceInfo& b) {
+  return a.type == b.type && a.os == b.os && a.browser == b.browser && a.bot == b.bot &&
+         a.mobile == b.mobile;
+}
+
+std::string Bits(const DeviceClassifier::Features& f) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016llx:%016llx", static_cast<unsigned long long>(f.bits[1]),
+                static_cast<unsigned long long>(f.bits[0]));
+  return buf;
+}
+
+// Checks one UA the fast path must accept: same features and same answers (with and without
+// client hints) as the full scan.
+void ExpectFastEqualsScan(const std::string& ua, DeviceClassifier::Workspace& ws) {
+  const DeviceClassifier& c = Classifier();
+  DeviceClassifier::Features fast;
+  if (!c.FastPathFeatures(ua, &fast)) {
+    ADD_FAILURE() << "fast path refused a UA made of known shapes: " << ua;
+    return;
+  }
+  DeviceClassifier::Features scan = c.ScanFeatures(ua, ws);
+  EXPECT_TRUE(fast == scan) << ua << "\n fast " << Bits(fast) << "\n scan " << Bits(scan);
+  EXPECT_TRUE(SameInfo(c.ClassifyUncached(ua, {}, ws), c.ClassifyByScan(ua, {}, ws))) << ua;
+  ClientHints hints{"?0", "\"Android\"", "\"SM-X710\""};
+  EXPECT_TRUE(SameInfo(c.ClassifyUncached(ua, hints, ws), c.ClassifyByScan(ua, hints, ws)))
+      << ua;
+}
+
+// Instances of the placeholders: every digit alone, the numbers some patterns look for
+// ("x11", "windows 95/98", "ps4", "pixel 7", "webos/2", "sync 3", "i386", model numbers),
+// real versions, and odd runs of dots and underscores.
+const std::vector<std::string> kVersions = {
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+    "17", "18", "19", "20", "21", "22", "23", "24", "25", "64", "86", "95", "98", "99", "100",
+    "360", "386", "486", "586", "686", "500", "918", "1234", "3.5", "4.0", "4.4.2", "5.1.1",
+    "6.1", "10.0", "10_15_7", "14_4", "17_4_1", "124.0.6367.88", "537.36", "605.1.15",
+    "20100101", "1.2.3.4.5", "9_9", "0.0", "2_", "3.", "7__1", "1..2", "86_64", "2024"};
+std::vector<std::string> Builds() {
+  std::vector<std::string> out = {"15E148", "21D61", "16A366", "15A5370a", "19H12", "1A1"};
+  for (char l = 'a'; l <= 'z'; ++l) {
+    out.push_back(std::string("12") + l + "34");
+    out.push_back(std::string("1") + static_cast<char>(l - 'a' + 'A') + "9" + l);
+  }
+  return out;
+}
+
+// A shape with its placeholders filled; case 0: lowercase, 1: uppercase, 2: alternating.
+std::string Instance(std::string_view shape, const std::string& version, const std::string& build,
+                     int casing) {
+  std::string out;
+  for (char t : shape) {
+    if (t == '#') out += version;
+    else if (t == '@') out += build;
+    else out += t;
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    bool upper = casing == 1 || (casing == 2 && i % 2 == 0);
+    if (upper && out[i] >= 'a' && out[i] <= 'z') out[i] = static_cast<char>(out[i] - 32);
+  }
+  return out;
+}
+
+// Every adjacency two known tokens can have: "(A; B)", "(A) P" (the comment's end and the
+// first product), "P Q" between products, and each token first and last; every placeholder
+// instance, in three casings.
+TEST(DeviceClassifierFastPath, EveryPairOfShapesEqualsTheScan) {
+  auto ws = Classifier().NewWorkspace();
+  ASSERT_TRUE(ws.ok());
+  auto comments = DeviceClassifier::FastPathShapes(true);
+  auto products = DeviceClassifier::FastPathShapes(false);
+  ASSERT_GE(comments.size(), 10u);
+  ASSERT_GE(products.size(), 10u);
+  std::vector<std::string> builds = Builds();
+  size_t checked = 0;
+  for (size_t v = 0; v < kVersions.size(); ++v) {
+    const std::string& v1 = kVersions[v];
+    const std::string& v2 = kVersions[(v * 7 + 3) % kVersions.size()];
+    const std::string& b1 = builds[v % builds.size()];
+    const std::string& b2 = builds[(v * 5 + 1) % builds.size()];
+    int casing = static_cast<int>(v % 3);
+    for (std::string_view a : comments) {
+      std::string ia = Instance(a, v1, b1, casing);
+      for (std::string_view b : comments) {
+        std::string ib = Instance(b, v2, b2, casing);
+        ExpectFastEqualsScan("Mozilla/5.0 (" + ia + "; " + ib + ")", *ws.value());
+        ++checked;
+      }
+      for (std::string_view p : products) {
+        ExpectFastEqualsScan("Mozilla/5.0 (" + ia + ") " + Instance(p, v2, b2, casing),
+                             *ws.value());
+        ++checked;
+      }
+    }
+    for (std::string_view p : products)
+      for (std::string_view q : products) {
+        ExpectFastEqualsScan("Mozilla/5.0 (k) " + Instance(p, v1, b1, casing) + " " +
+                                 Instance(q, v2, b2, casing),
+                             *ws.value());
+        ++checked;
+      }
+    if (HasFailure()) break;  // one broken shape would report thousands of times
+  }
+  std::printf("checked %zu pairs\n", checked);
+}
+
+// Whole UAs built at random from the known shapes: longer contexts than pairs.
+TEST(DeviceClassifierFastPath, RandomUasOfKnownShapesEqualTheScan) {
+  auto ws = Classifier().NewWorkspace();
+  ASSERT_TRUE(ws.ok());
+  auto comments = DeviceClassifier::FastPathShapes(true);
+  auto products = DeviceClassifier::FastPathShapes(false);
+  std::vector<std::string> builds = Builds();
+  std::mt19937 rng(20261129);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  auto version = [&]() -> std::string {
+    if (pick(2) == 0) return kVersions[pick(kVersions.size())];
+    std::string v(1, static_cast<char>('0' + pick(10)));  // a random run
+    for (size_t i = pick(8); i > 0; --i) v += "0123456789._"[pick(12)];
+    return v;
+  };
+  for (int i = 0; i < 30000 && !HasFailure(); ++i) {
+    std::string ua = "Mozilla/5.0 (";
+    for (size_t n = 1 + pick(6), k = 0; k < n; ++k) {
+      if (k > 0) ua += "; ";
+      ua += Instance(comments[pick(comments.size())], version(), builds[pick(builds.size())],
+                     static_cast<int>(pick(3)));
+    }
+    ua += ")";
+    for (size_t n = pick(9), k = 0; k < n; ++k)
+      ua += " " + Instance(products[pick(products.size())], version(),
+                           builds[pick(builds.size())], static_cast<int>(pick(3)));
+    ExpectFastEqualsScan(ua, *ws.value());
+  }
+}
+
+// Every test-set UA: when the fast path accepts, it agrees with the scan; and it does accept
+// the common browsers (so this fails if the fast path silently stops running).
+TEST(DeviceClassifierFastPath, TestSetAgreesAndCommonBrowsersTakeIt) {
+  auto ws = Classifier().NewWorkspace();
+  ASSERT_TRUE(ws.ok());
+  const std::set<std::string> must_accept = {
+      "desktop windows chrome",  "desktop windows edge",   "desktop windows firefox",
+      "desktop windows ie",      "desktop windows opera",  "desktop windows yandex",
+      "desktop macos safari",    "desktop macos chrome",   "desktop macos firefox",
+      "desktop linux firefox",   "desktop linux chrome",   "desktop chromeos chrome",
+      "smartphone ios safari",   "smartphone ios chrome",  "smartphone ios firefox",
+      "smartphone ios google_app", "smartphone android chrome", "smartphone android firefox",
+      "tablet ios safari",       "tablet android firefox"};
+  int accepted = 0;
+  std::set<std::string> seen;
+  for (const Labelled& l : LoadTestSet()) {
+    DeviceClassifier::Features fast;
+    std::string label = l.type + " " + l.os + " " + l.browser;
+    if (!Classifier().FastPathFeatures(l.ua, &fast)) {
+      EXPECT_EQ(must_accept.count(label), 0u) << "line " << l.line << " took the scan: " << l.ua;
+      continue;
+    }
+    ++accepted;
+    seen.insert(label);
+    ExpectFastEqualsScan(l.ua, *ws.value());
+  }
+  for (const std::string& label : must_accept) EXPECT_EQ(seen.count(label), 1u) << label;
+  EXPECT_GE(accepted, 20);
+}
+
+TEST(DeviceClassifierFastPath, UnknownTokensAndShapesTakeTheScan) {
+  DeviceClassifier::Features f;
+  const char* refused[] = {
+      // Device models: the patterns read their names and digits.
+      "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/124.0.0.0 Mobile Safari/537.36",
+      "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/124.0.0.0 Mobile Safari/537.36",
+      // A webview, an unknown product, an app, a bot.
+      "Mozilla/5.0 (Linux; Android 13; K; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Version/4.0 Chrome/123.0.6312.118 Mobile Safari/537.36",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/122.0.0.0 Safari/537.36 Vivaldi/6.6.3271.57",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "HeadlessChrome/124.0.6367.60 Safari/537.36",
+      "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+      "Mozilla/5.0 (compatible)", "Mozilla/5.0", "Mozilla/5.0 ()", "",
+      // Structure: a trailing space, two spaces, ";" without a space, an unclosed comment,
+      // another Mozilla version, literal digits that are not versions.
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0.0.0 ",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64)  Chrome/124.0.0.0",
+      "Mozilla/5.0 (Windows NT 10.0;Win64; x64) Chrome/124.0.0.0",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64 Chrome/124.0.0.0",
+      "Mozilla/4.0 (Windows NT 10.0; Win64; x64) Chrome/124.0.0.0",
+      "Mozilla/5.0 (X12; Linux x86_64) Chrome/124.0.0.0",
+      "Mozilla/5.0 (Windows NT 10.0; Win32) Chrome/124.0.0.0",
+      "Mozilla/5.0 (Windows NT ; Win64) Chrome/124.0.0.0",
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15148",
+  };
+  for (const char* ua : refused) EXPECT_FALSE(Classifier().FastPathFeatures(ua, &f)) << ua;
+  EXPECT_FALSE(Classifier().FastPathFeatures(std::string_view(), &f));
+  std::string nul("Mozilla/5.0 (Windows NT 10.0; Win64\0; x64) Chrome/1", 51);
+  EXPECT_FALSE(Classifier().FastPathFeatures(nul, &f));
+  std::string long_ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)";
+  while (long_ua.size() < 2000) long_ua += " Chrome/124.0.0.0";
+  EXPECT_FALSE(Classifier().FastPathFeatures(long_ua, &f));  // beyond the length cap
 }
 
 TEST(DeviceSignals, ThroughTheRegistry) {

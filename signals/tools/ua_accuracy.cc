@@ -1,7 +1,9 @@
 // ua-accuracy: measures DeviceClassifier against a labelled corpus of real User-Agents.
 // Input (stdin or FILE): lines "LABEL<TAB>USER_AGENT", LABEL one of desktop, smartphone,
 // tablet, tv, console, wearable, car, bot, other. Prints per-class accuracy, the overall
-// share of correct UAs and the average over classes, and (with -v) each miss.
+// share of correct UAs and the average over classes, and (with -v) each miss. It also
+// reports the share of UAs the scan-free fast path takes, and checks that for each of them
+// the fast path finds exactly the scan's features and answer (exit status 2 otherwise).
 // The corpus is not part of the repository: signals/tools/make_ua_corpus.js builds one from
 // public npm packages (see signals/README.md).
 #include <cstdio>
@@ -28,6 +30,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const DeviceClassifier& c = *created.value();
+  auto ws = c.NewWorkspace();
+  if (!ws.ok()) {
+    std::fprintf(stderr, "ua-accuracy: %s\n", ws.status().message().c_str());
+    return 1;
+  }
+  long fast = 0, fast_differs = 0;
   std::ifstream f;
   if (file) f.open(file);
   std::istream& in = file ? static_cast<std::istream&>(f) : std::cin;
@@ -41,6 +49,18 @@ int main(int argc, char** argv) {
     std::string label = line.substr(0, tab);
     std::string ua = line.substr(tab + 1);
     DeviceInfo d = c.Classify(ua, {});
+    DeviceClassifier::Features f;
+    if (c.FastPathFeatures(ua, &f)) {
+      ++fast;
+      DeviceInfo a = c.ClassifyUncached(ua, {}, *ws.value());
+      DeviceInfo b = c.ClassifyByScan(ua, {}, *ws.value());
+      bool same_info = a.type == b.type && a.os == b.os && a.browser == b.browser &&
+                       a.bot == b.bot && a.mobile == b.mobile;
+      if (!(f == c.ScanFeatures(ua, *ws.value())) || !same_info) {
+        ++fast_differs;
+        std::printf("FAST PATH DIFFERS\t%s\n", ua.c_str());
+      }
+    }
     std::string got(DeviceTypeName(d.type));
     bool ok = got == label;
     auto& p = per[label];
@@ -68,5 +88,7 @@ int main(int argc, char** argv) {
   }
   std::printf("overall     %6ld / %6ld  %6.2f %%\nclass average          %6.2f %%\n", correct,
               total, 100.0 * correct / total, sum / per.size());
-  return 0;
+  std::printf("fast path   %6ld / %6ld  %6.2f %%  (%ld differ from the scan)\n", fast, total,
+              100.0 * fast / total, fast_differs);
+  return fast_differs == 0 ? 0 : 2;
 }
