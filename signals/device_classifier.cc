@@ -716,12 +716,22 @@ DeviceClassifier::Workspace* DeviceClassifier::ThreadWorkspace() const {
 
 bool DeviceClassifier::PrepareThread() const { return ThreadWorkspace() != nullptr; }
 
-DeviceClassifier::Features DeviceClassifier::ScanFeatures(std::string_view ua,
-                                                          Workspace& ws) const {
-  FeatureSet f;
+bool DeviceClassifier::Scan(std::string_view ua, Workspace& ws, Features* out) const {
+  // hs_scan refuses a null pointer even for zero bytes: a request without a User-Agent header
+  // (a null view) must be classified like an empty one (a bot), not fail open to "other".
   if (ua.data() == nullptr) ua = std::string_view("", 0);
   std::string_view scan = ua.substr(0, kMaxScan);
-  hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_, OnMatch, &f);
+  FeatureSet f;
+  bool ok = hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_,
+                    OnMatch, &f) == HS_SUCCESS;
+  *out = f;
+  return ok;
+}
+
+DeviceClassifier::Features DeviceClassifier::ScanFeatures(std::string_view ua,
+                                                          Workspace& ws) const {
+  Features f;
+  Scan(ua, ws, &f);
   return f;
 }
 
@@ -749,15 +759,8 @@ DeviceInfo DeviceClassifier::ClassifyFeatures(const Features& features, std::str
 
 DeviceInfo DeviceClassifier::ClassifyByScan(std::string_view ua, const ClientHints& hints,
                                             Workspace& ws) const {
-  // hs_scan refuses a null pointer even for zero bytes: a request without a User-Agent header
-  // (a null view) must be classified like an empty one (a bot), not fail open to "other".
-  if (ua.data() == nullptr) ua = std::string_view("", 0);
-  std::string_view scan = ua.substr(0, kMaxScan);
-  FeatureSet f;
-  if (hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_, OnMatch,
-              &f) != HS_SUCCESS) {
-    return DeviceInfo{};  // fail open: "other"
-  }
+  Features f;
+  if (!Scan(ua, ws, &f)) return DeviceInfo{};  // fail open: "other"
   return ClassifyFeatures(f, ua, false, hints, ws);
 }
 

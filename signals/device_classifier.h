@@ -57,6 +57,7 @@ struct DeviceInfo {
   Browser browser = Browser::kOther;
   bool bot = false;
   bool mobile = false;  // a phone-sized device (smartphone, wearable): Sec-CH-UA-Mobile's sense
+  bool operator==(const DeviceInfo&) const = default;
 };
 
 // User-Agent client hints, raw header values (quotes included, as sent); empty when absent.
@@ -141,6 +142,8 @@ class DeviceClassifier {
 
   DeviceClassifier();
   Workspace* ThreadWorkspace() const;
+  // The full scan (the UA's first kMaxScan bytes); false when vectorscan fails.
+  bool Scan(std::string_view ua, Workspace& ws, Features* out) const;
   // Decide (and the hints) on features found by the fast path or the scan.
   DeviceInfo ClassifyFeatures(const Features& f, std::string_view ua, bool fast_path,
                               const ClientHints& hints, Workspace& ws) const;

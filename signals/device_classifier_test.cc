@@ -226,11 +226,6 @@ TEST(DeviceClassifier, AccuracyOnPublicCorpus) {
 
 // --- The fast path (known token shapes, no scan) must give exactly the scan's features.
 
-bool SameInfo(const DeviceInfo& a, const DeviceInfo& b) {
-  return a.type == b.type && a.os == b.os && a.browser == b.browser && a.bot == b.bot &&
-         a.mobile == b.mobile;
-}
-
 std::string Bits(const DeviceClassifier::Features& f) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%016llx:%016llx", static_cast<unsigned long long>(f.bits[1]),
@@ -249,9 +244,9 @@ void ExpectFastEqualsScan(const std::string& ua, DeviceClassifier::Workspace& ws
   }
   DeviceClassifier::Features scan = c.ScanFeatures(ua, ws);
   EXPECT_TRUE(fast == scan) << ua << "\n fast " << Bits(fast) << "\n scan " << Bits(scan);
-  EXPECT_TRUE(SameInfo(c.ClassifyUncached(ua, {}, ws), c.ClassifyByScan(ua, {}, ws))) << ua;
+  EXPECT_TRUE(c.ClassifyUncached(ua, {}, ws) == c.ClassifyByScan(ua, {}, ws)) << ua;
   ClientHints hints{"?0", "\"Android\"", "\"SM-X710\""};
-  EXPECT_TRUE(SameInfo(c.ClassifyUncached(ua, hints, ws), c.ClassifyByScan(ua, hints, ws)))
+  EXPECT_TRUE(c.ClassifyUncached(ua, hints, ws) == c.ClassifyByScan(ua, hints, ws))
       << ua;
 }
 

@@ -52,10 +52,8 @@ int main(int argc, char** argv) {
     DeviceClassifier::Features f;
     if (c.FastPathFeatures(ua, &f)) {
       ++fast;
-      DeviceInfo a = c.ClassifyUncached(ua, {}, *ws.value());
-      DeviceInfo b = c.ClassifyByScan(ua, {}, *ws.value());
-      bool same_info = a.type == b.type && a.os == b.os && a.browser == b.browser &&
-                       a.bot == b.bot && a.mobile == b.mobile;
+      bool same_info =
+          c.ClassifyUncached(ua, {}, *ws.value()) == c.ClassifyByScan(ua, {}, *ws.value());
       if (!(f == c.ScanFeatures(ua, *ws.value())) || !same_info) {
         ++fast_differs;
         std::printf("FAST PATH DIFFERS\t%s\n", ua.c_str());
