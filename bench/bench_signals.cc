@@ -1,8 +1,11 @@
 // Request-signal families: UA classification (uncached scan and cache hit), referrer
 // classification, profile cookie verify+decode, Accept-Language lookup, and one full
 // device+referrer+visitor evaluation through the registry.
+#include <algorithm>
+#include <array>
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -37,6 +40,10 @@ const DeviceClassifier& Device() {
   return *c.value();
 }
 
+// "Uncached": each call misses the per-thread UA cache (a UA the worker has not seen). The
+// device-model memo is warm, as in a worker that has seen these devices before (a new browser
+// version or another browser on the same phone); BM_DeviceClassifyUncachedNewDevice measures
+// a device never seen.
 void BM_DeviceClassifyUncached(benchmark::State& state) {
   const auto& uas = TestUserAgents();
   auto ws = Device().NewWorkspace();
@@ -50,21 +57,68 @@ void BM_DeviceClassifyUncached(benchmark::State& state) {
 }
 BENCHMARK(BM_DeviceClassifyUncached);
 
-// The test-set UAs the fast path accepts: the common browsers (desktop Chrome, Edge, Firefox,
-// Safari; iOS Safari, Chrome, Google app; Android's reduced Chrome UA; Firefox for Android).
-const std::vector<std::string>& CommonBrowserUserAgents() {
-  static const std::vector<std::string> uas = [] {
-    std::vector<std::string> out;
+// TAILOR_BENCH_UA_CORPUS=FILE ("LABEL<TAB>UA" lines, e.g. the corpus signals/README builds
+// from public npm packages, or a site's own UAs): the same, uncached, over that mix, warmed
+// by one pass as a worker that has seen the traffic's devices. Skipped without the variable.
+void BM_DeviceClassifyUncachedCorpus(benchmark::State& state) {
+  const char* file = std::getenv("TAILOR_BENCH_UA_CORPUS");
+  std::vector<std::string> uas;
+  if (file != nullptr) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      size_t tab = line.find('\t');
+      if (tab != std::string::npos && tab + 1 < line.size()) uas.push_back(line.substr(tab + 1));
+    }
+  }
+  if (uas.empty()) {
+    state.SkipWithError("set TAILOR_BENCH_UA_CORPUS to a LABEL<TAB>UA file");
+    return;
+  }
+  auto ws = Device().NewWorkspace();
+  size_t fast = 0;
+  for (const std::string& ua : uas) {
     DeviceClassifier::Features f;
-    for (const std::string& ua : TestUserAgents())
-      if (Device().FastPathFeatures(ua, &f)) out.push_back(ua);
+    fast += Device().FastPathFeatures(ua, *ws.value(), &f);
+  }
+  size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Device().ClassifyUncached(uas[i++ % uas.size()], {}, *ws.value()));
+  state.counters["uas"] = static_cast<double>(uas.size());
+  state.counters["fast_share"] = static_cast<double>(fast) / static_cast<double>(uas.size());
+}
+BENCHMARK(BM_DeviceClassifyUncachedCorpus);
+
+// The same mix through the full scan.
+void BM_DeviceClassifyByScan(benchmark::State& state) {
+  const auto& uas = TestUserAgents();
+  auto ws = Device().NewWorkspace();
+  size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Device().ClassifyByScan(uas[i++ % uas.size()], {}, *ws.value()));
+}
+BENCHMARK(BM_DeviceClassifyByScan);
+
+// The test-set UAs the fast path accepts: the common browsers (desktop Chrome, Edge, Firefox,
+// Safari; iOS Safari, Chrome, Google app; Android's reduced Chrome UA; Firefox for Android)
+// and Android browsers and webviews naming their device.
+const std::vector<std::string>& FastPathUserAgents(bool with_model) {
+  static const auto split = [] {
+    std::array<std::vector<std::string>, 2> out;  // [names a device model]
+    auto ws = Device().NewWorkspace();
+    DeviceClassifier::Features f;
+    for (const std::string& ua : TestUserAgents()) {
+      auto lookups = [&] { return ws.value()->model_hits() + ws.value()->model_misses(); };
+      uint64_t before = lookups();
+      if (Device().FastPathFeatures(ua, *ws.value(), &f)) out[lookups() != before].push_back(ua);
+    }
     return out;
   }();
-  return uas;
+  return split[with_model];
 }
 
 void BM_DeviceClassifyUncachedCommonBrowsers(benchmark::State& state) {
-  const auto& uas = CommonBrowserUserAgents();
+  const auto& uas = FastPathUserAgents(false);
   auto ws = Device().NewWorkspace();
   size_t i = 0;
   for (auto _ : state)
@@ -75,7 +129,7 @@ BENCHMARK(BM_DeviceClassifyUncachedCommonBrowsers);
 
 // The same UAs through the full scan: what the fast path saves.
 void BM_DeviceClassifyByScanCommonBrowsers(benchmark::State& state) {
-  const auto& uas = CommonBrowserUserAgents();
+  const auto& uas = FastPathUserAgents(false);
   auto ws = Device().NewWorkspace();
   size_t i = 0;
   for (auto _ : state)
@@ -83,6 +137,45 @@ void BM_DeviceClassifyByScanCommonBrowsers(benchmark::State& state) {
   state.counters["uas"] = static_cast<double>(uas.size());
 }
 BENCHMARK(BM_DeviceClassifyByScanCommonBrowsers);
+
+// Android UAs naming their device (the memo knows the device), and the same through the scan.
+void BM_DeviceClassifyUncachedKnownDevice(benchmark::State& state) {
+  const auto& uas = FastPathUserAgents(true);
+  auto ws = Device().NewWorkspace();
+  size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Device().ClassifyUncached(uas[i++ % uas.size()], {}, *ws.value()));
+  state.counters["uas"] = static_cast<double>(uas.size());
+}
+BENCHMARK(BM_DeviceClassifyUncachedKnownDevice);
+
+void BM_DeviceClassifyByScanKnownDevice(benchmark::State& state) {
+  const auto& uas = FastPathUserAgents(true);
+  auto ws = Device().NewWorkspace();
+  size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Device().ClassifyByScan(uas[i++ % uas.size()], {}, *ws.value()));
+  state.counters["uas"] = static_cast<double>(uas.size());
+}
+BENCHMARK(BM_DeviceClassifyByScanKnownDevice);
+
+// An Android UA whose device the worker has never seen: 8192 distinct models cycle through
+// the 1024-entry memo, so every call scans the model part.
+void BM_DeviceClassifyUncachedNewDevice(benchmark::State& state) {
+  std::vector<std::string> uas;
+  for (int m = 0; m < 8192; ++m)
+    uas.push_back("Mozilla/5.0 (Linux; Android 14; SM-A" + std::to_string(1000 + m) +
+                  "B Build/UP1A.231005.007) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36");
+  auto ws = Device().NewWorkspace();
+  size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Device().ClassifyUncached(uas[i++ % uas.size()], {}, *ws.value()));
+  const uint64_t hits = ws.value()->model_hits(), misses = ws.value()->model_misses();
+  state.counters["memo_hit_share"] =
+      static_cast<double>(hits) / static_cast<double>(std::max<uint64_t>(1, hits + misses));
+}
+BENCHMARK(BM_DeviceClassifyUncachedNewDevice);
 
 void BM_DeviceClassifyUncachedChromeDesktop(benchmark::State& state) {
   const std::string ua =

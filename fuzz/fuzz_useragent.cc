@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (a.bot != (a.type == DeviceType::kBot)) __builtin_trap();
   // Differential: fast path accepted => same features and same DeviceInfo as the full scan.
   DeviceClassifier::Features fast;
-  if (c.FastPathFeatures(input, &fast)) {
+  if (c.FastPathFeatures(input, *ws.value(), &fast)) {
     if (!(fast == c.ScanFeatures(input, *ws.value()))) __builtin_trap();
     if (!(b == c.ClassifyByScan(input, {}, *ws.value()))) __builtin_trap();
   }

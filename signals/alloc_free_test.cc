@@ -163,13 +163,32 @@ TEST(RequestPath, NoHeapAllocation) {
       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/124.0.0.0 Safari/537.36";
   DeviceClassifier::Features features;
-  ASSERT_TRUE(device.value()->FastPathFeatures(chrome, &features));
+  auto probe_ws = device.value()->NewWorkspace();
+  ASSERT_TRUE(probe_ws.ok());
+  ASSERT_TRUE(device.value()->FastPathFeatures(chrome, *probe_ws.value(), &features));
   g_allocations = 0;
   g_counting = true;
   DeviceInfo d = device.value()->Classify(chrome, {});
   g_counting = false;
   EXPECT_EQ(g_allocations, 0);
   EXPECT_EQ(d.type, DeviceType::kDesktop);
+
+  // An Android UA naming its device: the model part is scanned on a memo miss, looked up on a
+  // hit (a new browser version of the same device); neither allocates.
+  const char* galaxy[] = {
+      "Mozilla/5.0 (Linux; Android 14; SM-S928B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+      "(KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile Safari/537.36",
+      "Mozilla/5.0 (Linux; Android 14; SM-S928B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+      "(KHTML, like Gecko) Version/4.0 Chrome/125.0.6422.53 Mobile Safari/537.36"};
+  ASSERT_TRUE(device.value()->FastPathFeatures(galaxy[0], *probe_ws.value(), &features));
+  for (const char* ua : galaxy) {
+    g_allocations = 0;
+    g_counting = true;
+    d = device.value()->Classify(ua, {});
+    g_counting = false;
+    EXPECT_EQ(g_allocations, 0) << ua;
+    EXPECT_EQ(d.type, DeviceType::kSmartphone) << ua;
+  }
 }
 
 }  // namespace

@@ -421,7 +421,8 @@ thread_local std::unique_ptr<DeviceClassifier::Workspace> tls_workspace;
 // Known shapes, lowercase (matched case-insensitively; '#' a version, '@' an iOS build, see
 // the header). Only the digits of a '#' or '@' vary: literal digits stay literal, because some
 // patterns depend on them ("\bx11\b" must not fire on "x64"). No Android device model is
-// here: the patterns read model names and digits ("\bsm-[tpx]\d{3}", "\bpixel [2-9]").
+// here: the patterns read model names and digits ("\bsm-[tpx]\d{3}", "\bpixel [2-9]"), so
+// the model part is scanned on its own (DeviceClassifier::ModelFeatures, memoized).
 constexpr std::string_view kFastCommentShapes[] = {
     // Windows (and IE 11's comment).
     "windows nt #", "win64", "x64", "wow64", "rv:#", "trident/#",
@@ -437,6 +438,8 @@ constexpr std::string_view kFastProductShapes[] = {
     "mobile", "mobile/@", "version/#", "firefox/#", "gecko/#", "edg/#", "crios/#", "fxios/#",
     "opr/#", "samsungbrowser/#", "yabrowser/#", "gsa/#",
 };
+// After this comment token, an unknown token starts the device-model part.
+constexpr std::string_view kFastModelOpener = "android #";
 constexpr std::string_view kFastPrefix = "Mozilla/5.0 (";
 // Bounds the work on the fast path; longer UAs are rare and take the scan.
 constexpr size_t kFastMaxLength = 384;
@@ -445,6 +448,9 @@ constexpr size_t kNoMatch = ~size_t{0};
 
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 constexpr bool IsLetter(char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+// A letter of an iOS build ('@'). Not "x": with the digits after it, "888x11" holds "x11",
+// which a pattern reads (found by the useragent fuzzer); Apple's builds never use it.
+constexpr bool IsBuildLetter(char c) { return IsLetter(c) && (c | 0x20) != 'x'; }
 
 // Instance of a shape scanned at Create() for its features.
 std::string Representative(std::string_view shape) {
@@ -503,6 +509,7 @@ struct DeviceClassifier::FastIndex {
     char placeholder = 0;  // 0, '#' or '@'
     Literal tail;
     FeatureSet features;
+    bool opens_model = false;  // kFastModelOpener
   };
   Entry entries[2][kMaxShapes];
   uint8_t begin[2][128] = {}, end[2][128] = {};
@@ -538,11 +545,11 @@ struct DeviceClassifier::FastIndex {
     } else if (e.placeholder == '@') {  // an iOS build: digits, a letter, digits, maybe a letter
       size_t start = pos;
       while (pos < n && IsDigit(ua[pos])) ++pos;
-      if (pos == start || pos >= n || !IsLetter(ua[pos])) return kNoMatch;
+      if (pos == start || pos >= n || !IsBuildLetter(ua[pos])) return kNoMatch;
       start = ++pos;
       while (pos < n && IsDigit(ua[pos])) ++pos;
       if (pos == start) return kNoMatch;
-      if (pos < n && IsLetter(ua[pos])) ++pos;
+      if (pos < n && IsBuildLetter(ua[pos])) ++pos;
     } else {
       return pos;
     }
@@ -551,7 +558,8 @@ struct DeviceClassifier::FastIndex {
   }
 
   // The token at ua[pos] of list `list`: adds its features, returns the position after it.
-  size_t Token(int list, std::string_view ua, size_t pos, FeatureSet& f) const {
+  size_t Token(int list, std::string_view ua, size_t pos, FeatureSet& f,
+               bool* opens_model) const {
     unsigned char c = static_cast<unsigned char>(ua[pos]);
     if (c >= 128) return kNoMatch;
     if (IsLetter(static_cast<char>(c))) c |= 0x20;
@@ -566,20 +574,48 @@ struct DeviceClassifier::FastIndex {
                     : after == ua.size() || ua[after] == ' ';
       if (!delimited) continue;
       f.Add(e.features);
+      *opens_model = e.opens_model;
       return after;
     }
     return kNoMatch;
   }
 
-  bool Match(std::string_view ua, FeatureSet& out) const {
+  // The end of a device-model part starting at ua[pos]: the position of the comment's ")",
+  // or kNoMatch when the part is empty, too long, or holds "(" or a non-printable byte.
+  static size_t ModelEnd(std::string_view ua, size_t pos) {
+    size_t limit = std::min(ua.size(), pos + DeviceClassifier::kMaxModel + 1);
+    for (size_t i = pos; i < limit; ++i) {
+      char c = ua[i];
+      if (c == ')') return i > pos ? i : kNoMatch;
+      if (c == '(' || c < 0x20 || c > 0x7e) return kNoMatch;
+    }
+    return kNoMatch;
+  }
+
+  // model(context, &features) gives the features of a device-model part, context being the
+  // part with its delimiters as the UA has them ("; SM-S918B Build/UP1A; wv)").
+  template <class ModelFn>
+  bool Match(std::string_view ua, FeatureSet& out, ModelFn&& model) const {
     if (ua.size() > kFastMaxLength || !ua.starts_with(kFastPrefix)) return false;
     FeatureSet f = prefix;
     size_t pos = kFastPrefix.size();
     int tokens = 0;
+    bool model_may_follow = false;
     for (;;) {  // the comment: "C1; C2; ...; Cn)"
       if (pos >= ua.size() || ++tokens > kFastMaxTokens) return false;
-      size_t after = Token(0, ua, pos, f);
-      if (after == kNoMatch) return false;
+      bool opens_model = false;
+      size_t after = Token(0, ua, pos, f, &opens_model);
+      model_may_follow |= opens_model;
+      if (after == kNoMatch) {
+        // After "Android #; ": the device model, the rest of the comment whatever it says.
+        // The context starts at the "; " before it: patterns such as "; ?wv\)" read it.
+        size_t close = model_may_follow ? ModelEnd(ua, pos) : kNoMatch;
+        if (close == kNoMatch) return false;
+        DeviceClassifier::Features mf;
+        if (!model(ua.substr(pos - 2, close + 1 - (pos - 2)), &mf)) return false;
+        f.Add(mf);
+        after = close;
+      }
       if (ua[after] == ')') {
         pos = after + 1;
         break;
@@ -594,7 +630,8 @@ struct DeviceClassifier::FastIndex {
     for (;;) {  // the products: " P1 P2 ... Pm"
       ++pos;
       if (pos >= ua.size() || ++tokens > kFastMaxTokens) return false;
-      size_t after = Token(1, ua, pos, f);
+      bool opens_model = false;
+      size_t after = Token(1, ua, pos, f, &opens_model);
       if (after == kNoMatch) return false;
       if (after == ua.size()) break;
       pos = after;
@@ -675,6 +712,7 @@ Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
         return Status::Error("device fast path: bad shape " + std::string(sorted[i]));
       }
       e.features = scan(Representative(sorted[i]));
+      e.opens_model = list == 0 && sorted[i] == kFastModelOpener;
       if (fast->end[list][first] == 0) fast->begin[list][first] = static_cast<uint8_t>(i);
       fast->end[list][first] = static_cast<uint8_t>(i + 1);
     }
@@ -694,6 +732,11 @@ std::span<const std::string_view> DeviceClassifier::FastPathShapes(bool comment)
   return kFastProductShapes;
 }
 
+struct DeviceClassifier::Workspace::ModelEntry {
+  uint64_t key;  // 0: empty
+  Features features;
+};
+
 DeviceClassifier::Workspace::~Workspace() { hs_free_scratch(scratch_); }
 
 Result<std::unique_ptr<DeviceClassifier::Workspace>> DeviceClassifier::NewWorkspace() const {
@@ -701,6 +744,7 @@ Result<std::unique_ptr<DeviceClassifier::Workspace>> DeviceClassifier::NewWorksp
   if (hs_alloc_scratch(db_, &ws->scratch_) != HS_SUCCESS)
     return Status::Error("vectorscan: cannot allocate scratch");
   ws->cache_.reset(new Workspace::CacheEntry[kCacheEntries]());
+  ws->models_.reset(new Workspace::ModelEntry[kModelEntries]());
   ws->owner_ = instance_;
   return ws;
 }
@@ -735,9 +779,33 @@ DeviceClassifier::Features DeviceClassifier::ScanFeatures(std::string_view ua,
   return f;
 }
 
-bool DeviceClassifier::FastPathFeatures(std::string_view ua, Features* out) const {
+bool DeviceClassifier::ModelFeatures(std::string_view context, Workspace& ws,
+                                     Features* out) const {
+  uint64_t key = XXH3_64bits(context.data(), context.size()) | 1;  // 0 marks an empty slot
+  Workspace::ModelEntry& e = ws.models_[(key >> 1) & (kModelEntries - 1)];
+  if (e.key == key) {
+    ++ws.model_hits_;
+    *out = e.features;
+    return true;
+  }
+  ++ws.model_misses_;
   FeatureSet f;
-  if (!fast_->Match(ua, f)) return false;
+  if (hs_scan(db_, context.data(), static_cast<unsigned>(context.size()), 0, ws.scratch_,
+              OnMatch, &f) != HS_SUCCESS)
+    return false;
+  e.key = key;
+  e.features = f;
+  *out = f;
+  return true;
+}
+
+bool DeviceClassifier::FastPathFeatures(std::string_view ua, Workspace& ws,
+                                        Features* out) const {
+  FeatureSet f;
+  if (!fast_->Match(ua, f, [&](std::string_view ctx, Features* mf) {
+        return ModelFeatures(ctx, ws, mf);
+      }))
+    return false;
   *out = f;
   return true;
 }
@@ -766,8 +834,8 @@ DeviceInfo DeviceClassifier::ClassifyByScan(std::string_view ua, const ClientHin
 
 DeviceInfo DeviceClassifier::ClassifyUncached(std::string_view ua, const ClientHints& hints,
                                               Workspace& ws) const {
-  FeatureSet f;
-  if (fast_->Match(ua, f)) return ClassifyFeatures(f, ua, true, hints, ws);
+  Features f;
+  if (FastPathFeatures(ua, ws, &f)) return ClassifyFeatures(f, ua, true, hints, ws);
   return ClassifyByScan(ua, hints, ws);
 }
 

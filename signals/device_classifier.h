@@ -7,9 +7,13 @@
 //
 // Fast path: the common browser UAs, "Mozilla/5.0 (C1; ...; Cn) P1 ... Pm" where every token
 // has a known shape (FastPathShapes), skip the scan: their features are the union of the
-// features the scan found, at Create(), in one instance of each token. Anything else (a
-// device model, an app name, an unexpected character) falls back to the scan. Exactness (same
-// features as the scan for every accepted UA) is checked by the unit tests and the fuzzer.
+// features the scan found, at Create(), in one instance of each token. The Android device
+// model after "Android #" ("SM-S918B Build/UP1A; wv", whatever it says) is the one free-form
+// part: its features come from a per-thread memo keyed by its hash, scanned on a miss, so a
+// new UA of a device seen before (a new browser version, another browser) skips the scan.
+// Anything else (an app name, an unexpected character) falls back to the scan. Exactness
+// (same features as the scan for every accepted UA) is checked by the unit tests and the
+// fuzzer.
 //
 // Threads: the classifier is immutable and shared. Each thread needs a Workspace (vectorscan
 // scratch + cache). Either pass one explicitly, or call PrepareThread() when a worker starts
@@ -74,6 +78,10 @@ class DeviceClassifier {
   static constexpr size_t kMaxScan = 1024;
   // Entries in each thread's cache (direct-mapped).
   static constexpr size_t kCacheEntries = 4096;
+  // Entries in each thread's device-model memo (direct-mapped), and the longest model part
+  // (after "Android #; ", up to ")") the fast path takes.
+  static constexpr size_t kModelEntries = 1024;
+  static constexpr size_t kMaxModel = 96;
 
   // Compiles the built-in patterns. Fails only if vectorscan does (a bug or no memory).
   static Result<std::unique_ptr<DeviceClassifier>> Create();
@@ -89,6 +97,9 @@ class DeviceClassifier {
     Workspace& operator=(const Workspace&) = delete;
     uint64_t hits() const { return hits_; }
     uint64_t misses() const { return misses_; }
+    // The device-model memo: model parts found in it, and scanned for it.
+    uint64_t model_hits() const { return model_hits_; }
+    uint64_t model_misses() const { return model_misses_; }
 
    private:
     friend class DeviceClassifier;
@@ -97,10 +108,12 @@ class DeviceClassifier {
       uint64_t key;  // 0: empty
       DeviceInfo info;
     };
+    struct ModelEntry;  // device_classifier.cc
     uint64_t owner_ = 0;  // DeviceClassifier::instance_ it was made for
     hs_scratch* scratch_ = nullptr;
     std::unique_ptr<CacheEntry[]> cache_;
-    uint64_t hits_ = 0, misses_ = 0;
+    std::unique_ptr<ModelEntry[]> models_;
+    uint64_t hits_ = 0, misses_ = 0, model_hits_ = 0, model_misses_ = 0;
   };
 
   // A new workspace for this classifier (allocates: call at thread/worker start).
@@ -126,15 +139,16 @@ class DeviceClassifier {
     bool operator==(const Features&) const = default;
   };
   // The fast path alone: false when the UA is not made of known shapes (the scan decides).
-  bool FastPathFeatures(std::string_view ua, Features* out) const;
+  // Uses (and fills) the workspace's device-model memo.
+  bool FastPathFeatures(std::string_view ua, Workspace& ws, Features* out) const;
   // The full scan alone.
   Features ScanFeatures(std::string_view ua, Workspace& ws) const;
   // ClassifyUncached without the fast path.
   DeviceInfo ClassifyByScan(std::string_view ua, const ClientHints& hints, Workspace& ws) const;
   // The token shapes the fast path knows, lowercase: '#' stands for a version (a digit, then
-  // digits, dots, underscores), '@' for an iOS build ("15E148": digits, a letter, digits, maybe
-  // a letter). Comment tokens sit between "(" and ")", separated by "; "; products follow,
-  // separated by " ".
+  // digits, dots, underscores), '@' for an iOS build ("15E148": digits, a letter other than
+  // x, digits, maybe such a letter). Comment tokens sit between "(" and ")", separated by
+  // "; "; products follow, separated by " ".
   static std::span<const std::string_view> FastPathShapes(bool comment);
 
  private:
@@ -144,6 +158,10 @@ class DeviceClassifier {
   Workspace* ThreadWorkspace() const;
   // The full scan (the UA's first kMaxScan bytes); false when vectorscan fails.
   bool Scan(std::string_view ua, Workspace& ws, Features* out) const;
+  // The features of an Android device-model part ("; MODEL)" as it stands in the UA), from
+  // the memo or, on a miss, a scan of that part alone.
+  // False when vectorscan fails.
+  bool ModelFeatures(std::string_view context, Workspace& ws, Features* out) const;
   // Decide (and the hints) on features found by the fast path or the scan.
   DeviceInfo ClassifyFeatures(const Features& f, std::string_view ua, bool fast_path,
                               const ClientHints& hints, Workspace& ws) const;

@@ -238,7 +238,7 @@ std::string Bits(const DeviceClassifier::Features& f) {
 void ExpectFastEqualsScan(const std::string& ua, DeviceClassifier::Workspace& ws) {
   const DeviceClassifier& c = Classifier();
   DeviceClassifier::Features fast;
-  if (!c.FastPathFeatures(ua, &fast)) {
+  if (!c.FastPathFeatures(ua, ws, &fast)) {
     ADD_FAILURE() << "fast path refused a UA made of known shapes: " << ua;
     return;
   }
@@ -262,8 +262,15 @@ const std::vector<std::string> kVersions = {
 std::vector<std::string> Builds() {
   std::vector<std::string> out = {"15E148", "21D61", "16A366", "15A5370a", "19H12", "1A1"};
   for (char l = 'a'; l <= 'z'; ++l) {
+    if (l == 'x') continue;  // not a build letter: "x11" is read by a pattern
+    char upper = static_cast<char>(l - 'a' + 'A');
     out.push_back(std::string("12") + l + "34");
-    out.push_back(std::string("1") + static_cast<char>(l - 'a' + 'A') + "9" + l);
+    out.push_back(std::string("1") + upper + "9" + l);
+    // Letters before the digits patterns read after one ("x11", "s60", "bb10", "ps4").
+    out.push_back(std::string("888") + l + "11888" + l);
+    out.push_back(std::string("3") + upper + "60");
+    out.push_back(std::string("7") + l + "10" + upper);
+    out.push_back(std::string("5") + l + "4");
   }
   return out;
 }
@@ -375,7 +382,7 @@ TEST(DeviceClassifierFastPath, TestSetAgreesAndCommonBrowsersTakeIt) {
   for (const Labelled& l : LoadTestSet()) {
     DeviceClassifier::Features fast;
     std::string label = l.type + " " + l.os + " " + l.browser;
-    if (!Classifier().FastPathFeatures(l.ua, &fast)) {
+    if (!Classifier().FastPathFeatures(l.ua, *ws.value(), &fast)) {
       EXPECT_EQ(must_accept.count(label), 0u) << "line " << l.line << " took the scan: " << l.ua;
       continue;
     }
@@ -388,16 +395,24 @@ TEST(DeviceClassifierFastPath, TestSetAgreesAndCommonBrowsersTakeIt) {
 }
 
 TEST(DeviceClassifierFastPath, UnknownTokensAndShapesTakeTheScan) {
+  auto ws = Classifier().NewWorkspace();
+  ASSERT_TRUE(ws.ok());
   DeviceClassifier::Features f;
   const char* refused[] = {
-      // Device models: the patterns read their names and digits.
-      "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+      // A free-form token is a device model only after "Android #"; a model part holding
+      // "(", a control or non-ASCII byte, none at all, or longer than kMaxModel.
+      "Mozilla/5.0 (Windows NT 10.0; Touch; Win64; x64) AppleWebKit/537.36",
+      "Mozilla/5.0 (X11; CrKey armv7l 1.5.16041) AppleWebKit/537.36",
+      "Mozilla/5.0 (Linux; U; Android 4.4.2; en-us; SM-T530 Build/KOT49H) AppleWebKit/534.30",
+      "Mozilla/5.0 (Linux; Android 11; moto g(30)) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/124.0.0.0 Mobile Safari/537.36",
-      "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/124.0.0.0 Mobile Safari/537.36",
-      // A webview, an unknown product, an app, a bot.
-      "Mozilla/5.0 (Linux; Android 13; K; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Version/4.0 Chrome/123.0.6312.118 Mobile Safari/537.36",
+      "Mozilla/5.0 (Linux; Android 11; Redmi\x01Note) AppleWebKit/537.36",
+      "Mozilla/5.0 (Linux; Android 11; Redmi \xc3\xa9) AppleWebKit/537.36",
+      "Mozilla/5.0 (Linux; Android 11; ) AppleWebKit/537.36",
+      "Mozilla/5.0 (Linux; Android 11; SM-S918B AppleWebKit/537.36",
+      "Mozilla/5.0 (Linux; Android 11; SM-S918B Build/UP1A.231005.007 and a model part that is "
+      "longer than the ninety-six bytes the fast path takes) AppleWebKit/537.36",
+      // An unknown product, an app, a bot.
       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/122.0.0.0 Safari/537.36 Vivaldi/6.6.3271.57",
       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -415,14 +430,106 @@ TEST(DeviceClassifierFastPath, UnknownTokensAndShapesTakeTheScan) {
       "Mozilla/5.0 (Windows NT 10.0; Win32) Chrome/124.0.0.0",
       "Mozilla/5.0 (Windows NT ; Win64) Chrome/124.0.0.0",
       "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15148",
+      // An iOS build with an "x": "888x11888t" holds "x11" (found by the fuzzer).
+      "Mozilla/5.0 (iPhone) AppleWebKit/170 Mobile/888x11888t",
   };
-  for (const char* ua : refused) EXPECT_FALSE(Classifier().FastPathFeatures(ua, &f)) << ua;
-  EXPECT_FALSE(Classifier().FastPathFeatures(std::string_view(), &f));
+  for (const char* ua : refused)
+    EXPECT_FALSE(Classifier().FastPathFeatures(ua, *ws.value(), &f)) << ua;
+  EXPECT_FALSE(Classifier().FastPathFeatures(std::string_view(), *ws.value(), &f));
   std::string nul("Mozilla/5.0 (Windows NT 10.0; Win64\0; x64) Chrome/1", 51);
-  EXPECT_FALSE(Classifier().FastPathFeatures(nul, &f));
+  EXPECT_FALSE(Classifier().FastPathFeatures(nul, *ws.value(), &f));
   std::string long_ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)";
   while (long_ua.size() < 2000) long_ua += " Chrome/124.0.0.0";
-  EXPECT_FALSE(Classifier().FastPathFeatures(long_ua, &f));  // beyond the length cap
+  EXPECT_FALSE(Classifier().FastPathFeatures(long_ua, *ws.value(), &f));  // beyond the length cap
+}
+
+// --- The device-model part after "Android #; " (scanned alone, memoized) must give the full
+// scan's features too, whatever it says: real models, webviews, and the words the patterns
+// look for around ";" and ")".
+const char* const kModelParts[] = {
+    "SM-S918B", "SM-S928B Build/UP1A.231005.007", "SM-S928B Build/UP1A.231005.007; wv",
+    "K; wv", "wv", "Pixel 7", "Pixel 8 Pro", "Pixel C", "Pixel Tablet", "Nexus 7", "Nexus 5X",
+    "CPH2451", "RMX3085", "2201117TG", "M2101K6G", "V2111", "22101316G", "moto g power 2022",
+    "SM-T870", "SM-X710", "SM-R800", "SM-P610 Build/TP1A.220624.014", "KFTRWI", "KFMAWI",
+    "AFTMM", "AFTKA Build/PS7633", "BRAVIA 4K VH2", "SHIELD Android TV", "MiTV-AXSO0",
+    "MIBOX4", "Chromecast", "Quest 3", "Pacific Build/N2G48H", "TV", "tv", "Android TV",
+    "SmartTV", "HbbTV", "Box", "TV Box", "Stick", "watch", "Watch 5", "Galaxy Watch4",
+    "Touch", "Tablet", "tab", "Tab", "Mobile", "mobile", "Phone", "bot", "Bot", "Cubot",
+    "CUBOT X30", "robot", "agent", "Agent", "agent; wv", "Xbox", "Nintendo", "PS4", "Tesla",
+    "Car", "compatible", "compatible; ", "x11", "X11", "Linux x86_64", "Win64", "x64",
+    "Windows NT 10.0", "Macintosh", "CrOS x86_64 14541.0.0", "http://example.com",
+    "www.example.com", "Build/", "A", "1", "-", "K", "k; K", "Lenovo TB-X606F",
+    "HUAWEI BAH3-W09", "MediaPad", "MatePad 11", "Redmi Note 9 Pro", "POCO F5", "vivo 1906",
+    "Nokia 6.1", "LG-H870", "LM-Q720", "HONOR ANY-NX1", "TECNO KI5k", "Infinix X6833B",
+    "itel A70", "ZTE Blade A72", "OnePlus 11", "ONEPLUS A6013", "SAMSUNG SM-G991B",
+    "HarmonyOS", "OpenHarmony 4.0", "KAIOS", "Kindle", "Silk", "Opera Mini", "iPhone",
+    "iPad", "BlackBerry", "PlayBook", "Glass 1", "Oculus", "Pico 4", "AAOS", "Automotive",
+    "Windows Phone", "IEMobile", "Xiaomi Pad 6", "Redmi Pad", "Surface Duo",
+    "sm-t870; tab", "Model; Touch; Tablet PC", "Foo Bot; wv", "stb", "dvb-t",
+};
+
+// The comment heads that precede a model part, and product tails after it.
+const char* const kModelHeads[] = {
+    "Linux; Android 14", "Linux; Android 10; K", "Android 13", "Linux; Android 9.0.1",
+    "Linux; Android 14; Mobile", "Linux; Android 12; Tablet", "X11; Linux; Android 8"};
+const char* const kModelTails[] = {
+    "",
+    " AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
+    " AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/123.0.6312.118 Safari/537.36",
+    " AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile "
+    "Safari/537.36",
+    " Gecko/125.0 Firefox/125.0"};
+
+TEST(DeviceClassifierFastPath, DeviceModelPartsEqualTheScan) {
+  auto ws = Classifier().NewWorkspace();
+  ASSERT_TRUE(ws.ok());
+  size_t checked = 0;
+  for (const char* model : kModelParts)
+    for (const char* head : kModelHeads)
+      for (const char* tail : kModelTails) {
+        ExpectFastEqualsScan(std::string("Mozilla/5.0 (") + head + "; " + model + ")" + tail,
+                             *ws.value());
+        ++checked;
+      }
+  // Each model part was scanned once (a miss) and then found in the memo; a few are known
+  // tokens ("Mobile", "x64") and need no model part.
+  EXPECT_LE(ws.value()->model_misses(), std::size(kModelParts));
+  EXPECT_GE(ws.value()->model_misses(), std::size(kModelParts) - 20);
+  EXPECT_GT(ws.value()->model_hits(), checked / 2);
+  std::printf("checked %zu UAs\n", checked);
+}
+
+// Random model parts made of the fragments the patterns look for, more distinct ones than the
+// memo holds (so slots are overwritten and reused).
+TEST(DeviceClassifierFastPath, RandomModelPartsEqualTheScan) {
+  auto ws = Classifier().NewWorkspace();
+  ASSERT_TRUE(ws.ok());
+  const char* fragments[] = {
+      "sm-", "SM-", "t", "p", "x", "r", "g", "a", "s", "870", "918", "9", "1", "0", "b", "B",
+      " ", " ", "-", "_", ".", "/", ";", "; ", "tv", "TV", "box", "stick", "tab", "let", "wv",
+      "bot", "cu", "agent", "watch", "build", "Build/", "pixel ", "nexus ", "kf", "KF", "AFT",
+      "TRWI", "MM", "mi", "pad", "phone", "mobi", "http:", "//", "www.", "compatible",
+      "touch", "crkey", "android", "Android", "linux", "x11", "win", "64", "mac", "ios",
+      "ipad", "car", "auto", "quest", "xbox", "ps4", "wii", "glass", "gear", "kindle", "silk",
+      "opera", "mini", "harmony", "os", "kai", "webos", "tizen", "roku", "dvb", "stb", "mag",
+      "256", "cph", "2451", "rmx", "vivo", "lg-", "lm-", "zte", "moto", "poco", "redmi"};
+  std::mt19937 rng(20261130);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  int accepted = 0;
+  for (int i = 0; i < 30000 && !HasFailure(); ++i) {
+    std::string model;
+    for (size_t n = 1 + pick(6); n > 0; --n) model += fragments[pick(std::size(fragments))];
+    while (model.ends_with(' ') || model.ends_with("; ")) model.pop_back();
+    if (model.empty() || model.front() == ' ' || model.ends_with(";")) continue;
+    std::string ua = std::string("Mozilla/5.0 (") + kModelHeads[pick(std::size(kModelHeads))] +
+                     "; " + model + ")" + kModelTails[pick(std::size(kModelTails))];
+    DeviceClassifier::Features f;
+    if (!Classifier().FastPathFeatures(ua, *ws.value(), &f)) continue;  // e.g. "; ;" inside
+    ++accepted;
+    ExpectFastEqualsScan(ua, *ws.value());
+  }
+  EXPECT_GT(accepted, 20000);
+  EXPECT_GT(ws.value()->model_misses(), DeviceClassifier::kModelEntries);
 }
 
 TEST(DeviceSignals, ThroughTheRegistry) {

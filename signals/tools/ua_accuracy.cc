@@ -3,7 +3,8 @@
 // tablet, tv, console, wearable, car, bot, other. Prints per-class accuracy, the overall
 // share of correct UAs and the average over classes, and (with -v) each miss. It also
 // reports the share of UAs the scan-free fast path takes, and checks that for each of them
-// the fast path finds exactly the scan's features and answer (exit status 2 otherwise).
+// the fast path finds exactly the scan's features and answer (exit status 2 otherwise);
+// --scanned lists the UAs the fast path leaves to the scan.
 // The corpus is not part of the repository: signals/tools/make_ua_corpus.js builds one from
 // public npm packages (see signals/README.md).
 #include <cstdio>
@@ -18,10 +19,11 @@
 using namespace tailor;
 
 int main(int argc, char** argv) {
-  bool verbose = false;
+  bool verbose = false, scanned = false;
   const char* file = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "-v") == 0) verbose = true;
+    else if (std::strcmp(argv[i], "--scanned") == 0) scanned = true;
     else file = argv[i];
   }
   auto created = DeviceClassifier::Create();
@@ -50,7 +52,7 @@ int main(int argc, char** argv) {
     std::string ua = line.substr(tab + 1);
     DeviceInfo d = c.Classify(ua, {});
     DeviceClassifier::Features f;
-    if (c.FastPathFeatures(ua, &f)) {
+    if (c.FastPathFeatures(ua, *ws.value(), &f)) {
       ++fast;
       bool same_info =
           c.ClassifyUncached(ua, {}, *ws.value()) == c.ClassifyByScan(ua, {}, *ws.value());
@@ -58,6 +60,8 @@ int main(int argc, char** argv) {
         ++fast_differs;
         std::printf("FAST PATH DIFFERS\t%s\n", ua.c_str());
       }
+    } else if (scanned) {
+      std::printf("SCAN %s\t%s\n", label.c_str(), ua.c_str());
     }
     std::string got(DeviceTypeName(d.type));
     bool ok = got == label;
