@@ -35,10 +35,10 @@ enum Feature : unsigned {
   // Form factors.
   kIphone, kIpad, kIpod, kAndroid, kMobi, kTabletWord, kTabletPc, kTabletModel, kPhoneModel,
   kKindle, kSilk, kWindowsPhone, kBlackberry, kPlaybook, kKaios, kFeaturePhone, kOperaMini,
-  kTv, kTvWeak, kTvBox, kConsole, kWearable, kCar, kVr,
+  kTv, kTvOverMobile, kTvModel, kTvBox, kConsole, kWearable, kCar, kVr,
   // Operating systems.
   kOsWindows, kOsMac, kOsLinux, kOsCros, kOsTizen, kOsWebos, kOsHarmony, kOsPlaystation,
-  kOsNintendo, kOsRoku, kOsTvos, kOsWatchos, kOsFire, kOsXbox, kDesktopOther,
+  kOsNintendo, kOsRoku, kOsTvos, kOsWatchos, kOsFire, kOsXbox, kDesktopOther, kDesktopModel,
   // Browsers.
   kBrEdge, kBrOpera, kBrSamsung, kBrUc, kBrYandex, kBrVivaldi, kBrFirefox, kBrChrome,
   kBrSafari, kBrVersion, kBrIe, kBrFacebook, kBrInstagram, kBrWebview, kBrMiui, kBrHuawei,
@@ -98,6 +98,8 @@ const Pattern kPatterns[] = {
     {kAndroid, R"(android|adr )"},
     {kMobi, R"(mobi|phone)"},
     {kTabletWord, R"(tablet|; ?tab[;)]|\btab\b)"},
+    // Yandex's apps mark a tablet's UA ("YaApp_Android/23.70/apad").
+    {kTabletWord, R"(/apad\b)"},
     {kTabletPc, R"(tablet pc|touch; tablet)"},
     {kTabletModel, R"(\bsm-[tpx]\d{3}|\bgt-p\d{4}|\bgt-n[58]\d{3}|\bshw-m[34]|\bsch-i[89]\d\d)"
                    R"(|\blenovo ?tb|\btb-?[0-9x]{4}|\byt-x|\byt3-|\blenovo ?(?:yoga ?)?tab)"
@@ -127,13 +129,31 @@ const Pattern kPatterns[] = {
           R"(|vidaa|philipstv|nettv|tpvision|espial|opera tv|\bomi/|\bdtv|large screen)"
           R"(|ce-html|freebox|mitv|mibox|\bmi box|shield android|firetv|fire tv|inettvbrowser)"
           R"(|maple|vizio|hisense|toshibatv|foxxum|zeasn|titanos|whaletv)"
-          R"(|sonydtv|sharp ?aquos|chromecast|\bstb\b|set-?top|dvb|\bmag\d{3}|kodi|plex)"
+          R"(|sonydtv|sharp ?aquos|chromecast|\bstb\b|set-?top|dvb|\bmag\d{3}|kodi|\bplex)"
           R"(|sraf|vestel|arcelik|loewe|grundig|metz|panasonic|humax|tivo|tcl|skyworth)"
           R"(|\bbeyondtv|\bxiaomi ?tv|\btvbox|\bmibox|\btelevision)"},
-    {kTvWeak, R"(\bcrkey|\bbravia|android ?tv|smart-?tv|google ?tv)"},
+    // TV words that hold even where the UA also says "Mobile" (Android TV firmware often
+    // sends the phone UA): the living-room names above that no phone maker uses.
+    {kTvOverMobile, R"(\bcrkey|\bbravia|android ?tv|smart-?tv|google ?tv|chromecast|hbbtv|mitv)"},
+    // Android TV sets and boxes that name no TV word: TV firmware shells ("<Brand> Shell
+    // <panel>", "_TV_", "SMART_TV"), a panel size in the model ("ELED-43SMART", "SW-LED43";
+    // "43UP75GU" is HasPanelSizeModel's), panel resolutions ("_FHD"), IPTV, and the
+    // Android TV box families ("T95", "X96 Max", "MXQ", "Beelink", "Ugoos", "Zidoo"; not a
+    // bare "X96", also a phone's name).
+    // Each its own pattern (not one alternation): vectorscan then starts from each one's
+    // literal, which keeps the scan cheap. kTvModel counts as kTv and kTvOverMobile.
+    {kTvModel, R"(\bshell\b|_shell\b|\bshell_|_shell_|_tv_|_tv\b|\btv_|\btv\b)"},
+    {kTvModel, R"(iptv|webtv|smart[_ -]?(?:tv|box)|\d{2}smart|\bhismart|\batv\d)"},
+    {kTvModel, R"(led-?\d{2})"},
+    {kTvModel, R"([_-](?:fhd|uhd)(?:[^a-z]|$))"},
+    {kTvModel, R"(\b(?:t95|a95x|x96 ?(?:q|max|mini|air|w)|h96|tx[3-9]|mxq|tanix|beelink|ugoos))"},
+    {kTvModel, R"(\b(?:zidoo|vontar|mecool|magicsee|pendoo|transpeed|hk1|gtking|x88|nexbox))"},
+    {kTvModel, R"(\bformuler)"},
+    // Digital signage players, and the CE devices' "(Vendor, Model, Wired|Wireless)" comment.
+    {kTv, R"(brightsign|, ?(?:wired|wireless)\))"},
     // Amazon's model codes: Fire TV "AFTxxx", Fire tablets "KFxxxx".
     {kTv, R"(\bAFT[A-Z0-9]{1,9}\b)", false},
-    {kTvWeak, R"(\bAFT[A-Z0-9]{1,9}\b)", false},
+    {kTvOverMobile, R"(\bAFT[A-Z0-9]{1,9}\b)", false},
     {kOsFire, R"(\bAFT[A-Z0-9]{1,9}\b|\bKF[A-Z]{2,6}\b)", false},
     {kTabletModel, R"(\bKF[A-Z]{2,6}\b)", false},
     // Android set-top boxes and sticks name themselves "... Box", "... TV Stick".
@@ -146,6 +166,10 @@ const Pattern kPatterns[] = {
           R"(|hololens|magic ?leap|wolvic)"},
     {kCar, R"(tesla|qtcarbrowser|automotive|carplay|carbrowser|android auto|\baaos\b|\bsync ?\d)"
            R"(|\bpolestar|\bvolvo|\brivian|\blucid|\bmercedes|\bmbux|\bbmw\b)"},
+    // Aftermarket and factory Android head units: the car SoCs they name (Allwinner T3/T8
+    // "QUAD-CORE T3", MediaTek AC8227L), car makers' systems (BYD DiLink), rear-seat screens.
+    {kCar, R"((?:quad|octa|octopus)[- ]?core[- ]t\d\b|ultraocta|\b8227l|\bac82\d\d|carpad)"
+           R"(|kzcar|dilink|\bbyd\b|rear seat|\bbenz_)"},
 
     // --- Operating systems.
     {kOsWindows, R"(windows nt|windows 9[58x]|windows xp|win32|win64|winnt|windows 2000|win9[58])"},
@@ -163,6 +187,10 @@ const Pattern kPatterns[] = {
     {kOsFire, R"(silk/)"},
     {kOsXbox, R"(xbox)"},
     {kDesktopOther, R"(\bx11\b|linux x86_64|linux i[3-6]86|linux amd64|\bcros\b|windows nt)"},
+    // Android on a PC (Chromebooks' Android runtime, Android-x86 on laptops): the PC lines.
+    {kDesktopModel, R"(chromebook|netbook|\b(?:inspiron|vostro|latitude|optiplex|thinkpad))"
+                    R"(|\b(?:thinkcentre|ideapad|satellite|lifebook|travelmate|aspire|pavilion))"
+                    R"(|\b(?:elitebook|probook|easynote)|\bnuc\d)"},
 
     // --- Browsers (the most specific token wins in DecideBrowser).
     {kBrEdge, R"(\bedg(?:e|a|ios)?/)"},
@@ -301,16 +329,48 @@ Browser DecideBrowser(const FeatureSet& f) {
 struct UaText {
   bool placeholder_or_tool;  // IsPlaceholderUa or StartsWithToolWord
   bool browser_shape;        // "Mozilla/..." or "Opera/..."
+  bool android_app;          // "Dalvik/...": an app's own HTTP stack on Android
 };
 
 UaText ReadUaText(std::string_view ua) {
   return {IsPlaceholderUa(ua) || StartsWithToolWord(ua),
-          ua.starts_with("Mozilla/") || ua.starts_with("Opera/")};
+          ua.starts_with("Mozilla/") || ua.starts_with("Opera/"), ua.starts_with("Dalvik/")};
 }
 
 // Every UA the fast path accepts starts "Mozilla/5.0 (" and a known token: not a placeholder
 // ("compatible" is no known token), not a tool word ("mozilla"), a browser's shape.
-constexpr UaText kFastPathUaText{false, true};
+constexpr UaText kFastPathUaText{false, true, false};
+
+constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsLetter(char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+
+// A TV model led by its panel size ("; 43UP75GU", "; 32LEX_7289"): a common diagonal, one to
+// three letters, then a digit, "_" or "-". Checked here rather than as a pattern: a pattern
+// starting with "; " costs every scan ~35 ns (every UA is full of "; "), this loop ~5 ns.
+// The full scan and the fast path's model part run it (no known token starts with digits, so
+// on the fast path only the model part can hold one), and set kTvModel like a pattern would.
+bool StartsWithPanelSize(std::string_view s) {
+  static constexpr uint8_t kDiagonals[] = {24, 28, 32, 39, 40, 42, 43, 48, 49, 50, 55,
+                                           58, 60, 65, 70, 75, 77, 82, 85, 86, 98};
+  if (s.size() < 4 || !IsDigit(s[0]) || !IsDigit(s[1])) return false;
+  const int inches = (s[0] - '0') * 10 + (s[1] - '0');
+  if (std::find(std::begin(kDiagonals), std::end(kDiagonals), inches) == std::end(kDiagonals))
+    return false;
+  size_t i = 2;
+  while (i < s.size() && i < 5 && IsLetter(s[i])) ++i;
+  return i > 2 && i < s.size() && (IsDigit(s[i]) || s[i] == '_' || s[i] == '-');
+}
+
+bool HasPanelSizeModel(std::string_view ua) {
+  ua = ua.substr(0, DeviceClassifier::kMaxScan);
+  for (size_t i = ua.find("; "); i != std::string_view::npos; i = ua.find("; ", i + 2))
+    if (StartsWithPanelSize(ua.substr(i + 2))) return true;
+  return false;
+}
+
+// A TV word or model, and one that holds even where the UA says "Mobile".
+bool IsTv(const FeatureSet& f) { return f[kTv] || f[kTvModel]; }
+bool IsTvOverMobile(const FeatureSet& f) { return f[kTvOverMobile] || f[kTvModel]; }
 
 bool IsBot(const FeatureSet& f, UaText text) {
   const bool has_browser_shape = text.browser_shape;
@@ -318,7 +378,8 @@ bool IsBot(const FeatureSet& f, UaText text) {
   if (f[kBotVeto] && !f[kBotKnown] && !f[kBotUrl]) return false;
   if (f[kBotWord] || f[kBotKnown] || f[kBotUrl]) return true;
   // "Mozilla/5.0 (compatible; Something)" without a browser behind it is a crawler's form.
-  if (f[kCompatible] && !f[kCompatibleBrowser] && !f[kMobi]) return true;
+  // (HbbTV sets use that form too.)
+  if (f[kCompatible] && !f[kCompatibleBrowser] && !f[kMobi] && !IsTvOverMobile(f)) return true;
   // App names count when the UA is not a browser's own: in-app browsers embed "Pinterest",
   // "Twitter for iPhone" or "Telegram" in real visitors' UAs.
   if (f[kBotWeak] && !(has_browser_shape && (f[kMobi] || f[kAndroid] || f[kIphone] ||
@@ -327,27 +388,32 @@ bool IsBot(const FeatureSet& f, UaText text) {
   return false;
 }
 
-DeviceType DecideType(const FeatureSet& f) {
+DeviceType DecideType(const FeatureSet& f, UaText text) {
   if (f[kCar]) return DeviceType::kCar;
   if (f[kConsole]) return DeviceType::kConsole;
-  if (f[kVr] || (f[kWearable] && !f[kIpad] && !f[kTabletWord] && !f[kTv])) {
+  // A TV's own words win over a headset's ("visionOS" is also a TV platform's name).
+  if ((f[kVr] && !IsTvOverMobile(f)) ||
+      (f[kWearable] && !f[kIpad] && !f[kTabletWord] && !IsTv(f))) {
     return DeviceType::kWearable;
   }
-  if (f[kTv] && !f[kTabletModel] && !(f[kMobi] && f[kAndroid] && !f[kTvWeak]) &&
+  if (IsTv(f) && !f[kTabletModel] && !(f[kMobi] && f[kAndroid] && !IsTvOverMobile(f)) &&
       !(f[kIphone] || f[kIpad]))
     return DeviceType::kTv;
   if (f[kIpad] || f[kPlaybook] || f[kKindle]) return DeviceType::kTablet;
   if (f[kTabletWord] && !f[kTabletPc]) return DeviceType::kTablet;
-  if (f[kTabletModel] && !f[kMobi]) return DeviceType::kTablet;
+  if (f[kTabletModel] && !f[kPhoneModel]) return DeviceType::kTablet;
   if (f[kIphone] || f[kIpod] || f[kWindowsPhone] || f[kBlackberry] || f[kKaios] ||
       f[kOperaMini])
     return DeviceType::kSmartphone;
   if (f[kAndroid] || f[kOsHarmony]) {
-    // Android's rule: phones' browsers say "Mobile", tablets' do not. App UAs (Dalvik,
-    // okhttp) never say it, so a known phone model decides there; set-top boxes name
-    // themselves "... Box". The rest is a tablet.
+    // Android's rule: phones' browsers say "Mobile", tablets' do not; set-top boxes name
+    // themselves "... Box". An app's own HTTP stack (Dalvik) never says "Mobile", so there
+    // its silence tells nothing and the likelier device wins: a phone, unless a tablet model
+    // or word said otherwise above. The rest is a tablet.
+    if (f[kDesktopModel] && !f[kMobi]) return DeviceType::kDesktop;
     if (f[kMobi] || f[kPhoneModel]) return DeviceType::kSmartphone;
     if (f[kTvBox]) return DeviceType::kTv;
+    if (text.android_app) return DeviceType::kSmartphone;
     return DeviceType::kTablet;
   }
   if (f[kSilk]) return DeviceType::kTablet;
@@ -362,7 +428,7 @@ DeviceInfo Decide(const FeatureSet& f, UaText text) {
   d.os = DecideOs(f);
   d.browser = DecideBrowser(f);
   d.bot = IsBot(f, text);
-  d.type = d.bot ? DeviceType::kBot : DecideType(f);
+  d.type = d.bot ? DeviceType::kBot : DecideType(f, text);
   if (d.type == DeviceType::kOther && !text.browser_shape) {
     // Neither a browser nor a known device: a script, a library or an unnamed crawler.
     d.bot = true;
@@ -394,7 +460,7 @@ void ApplyHints(DeviceInfo& d, const ClientHints& h, const FeatureSet& model_fea
                  d.type == DeviceType::kTablet || d.type == DeviceType::kOther;
   if (!generic) return;
   std::string_view mobile = TrimSpaces(h.mobile);
-  if (model_features[kTv]) {
+  if (IsTv(model_features)) {
     d.type = DeviceType::kTv;
   } else if (model_features[kWearable]) {
     d.type = DeviceType::kWearable;
@@ -446,8 +512,6 @@ constexpr size_t kFastMaxLength = 384;
 constexpr int kFastMaxTokens = 32;
 constexpr size_t kNoMatch = ~size_t{0};
 
-constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-constexpr bool IsLetter(char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 // A letter of an iOS build ('@'). Not "x": with the digits after it, "888x11" holds "x11",
 // which a pattern reads (found by the useragent fuzzer); Apple's builds never use it.
 constexpr bool IsBuildLetter(char c) { return IsLetter(c) && (c | 0x20) != 'x'; }
@@ -768,6 +832,7 @@ bool DeviceClassifier::Scan(std::string_view ua, Workspace& ws, Features* out) c
   FeatureSet f;
   bool ok = hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_,
                     OnMatch, &f) == HS_SUCCESS;
+  if (HasPanelSizeModel(scan)) f.Set(kTvModel);
   *out = f;
   return ok;
 }
@@ -793,6 +858,7 @@ bool DeviceClassifier::ModelFeatures(std::string_view context, Workspace& ws,
   if (hs_scan(db_, context.data(), static_cast<unsigned>(context.size()), 0, ws.scratch_,
               OnMatch, &f) != HS_SUCCESS)
     return false;
+  if (HasPanelSizeModel(context)) f.Set(kTvModel);
   e.key = key;
   e.features = f;
   *out = f;
@@ -819,6 +885,7 @@ DeviceInfo DeviceClassifier::ClassifyFeatures(const Features& features, std::str
     std::string_view m = Unquote(hints.model).substr(0, 128);
     if (!m.empty()) {
       hs_scan(db_, m.data(), static_cast<unsigned>(m.size()), 0, ws.scratch_, OnMatch, &model);
+      if (StartsWithPanelSize(m)) model.Set(kTvModel);
     }
     ApplyHints(d, hints, model);
   }
