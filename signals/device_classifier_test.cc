@@ -175,6 +175,29 @@ TEST(DeviceClassifier, AndroidBeyondTheMobileToken) {
             "smartphone");
 }
 
+// Browsers and apps named after a search engine whose crawler is known, and a TV named like a
+// crawler's company: visitors, not bots. The crawlers themselves stay bots.
+TEST(DeviceClassifier, BrowsersNamedLikeCrawlersAreNotBots) {
+  auto c = [](const char* ua) { return Classifier().Classify(ua, {}); };
+  const char* visitors[] = {
+      "Mozilla/5.0 (Linux; Android 14; XT2343-3 Build/U1TDC34.9-34; wv) AppleWebKit/537.36 "
+      "(KHTML, like Gecko) Version/4.0 Chrome/97.0.4692.98 Mobile Safari/537.36 T7/13.56 "
+      "SP-engine/2.95.0 baiduboxapp/13.56",
+      "Mozilla/5.0 (Linux; Android 8.1.0; SUGAR Y15; Build/OPM1.171019.019; wv) "
+      "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/46.0.2490.92 Mobile Safari/537.36 "
+      "SogouMSE,SogouMobileBrowser/5.6.2",
+      "Mozilla/5.0 (Linux armv7l) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/84.0.4147.140 "
+      "Safari/537.36 OPR/46.0.2207.0 OMI/4.21.4.112 Model/Hisense-MT9602 "
+      "VIDAA/5.0(MAJESTIC;SmartTV;VS0432FB1;MTK9602/V0000.01.00S.L1206;HD)"};
+  for (const char* ua : visitors) EXPECT_FALSE(c(ua).bot) << ua;
+  const char* crawlers[] = {
+      "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+      "Sogou web spider/4.0(+http://www.sogou.com/docs/help/webmasters.htm#07)",
+      "Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)",
+      "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.0; baidu Transcoder;)"};
+  for (const char* ua : crawlers) EXPECT_TRUE(c(ua).bot) << ua;
+}
+
 TEST(DeviceClassifier, MobileFlag) {
   auto c = [](const char* ua) { return Classifier().Classify(ua, {}); };
   EXPECT_TRUE(c("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
