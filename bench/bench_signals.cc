@@ -40,22 +40,31 @@ const DeviceClassifier& Device() {
   return *c.value();
 }
 
-// "Uncached": each call misses the per-thread UA cache (a UA the worker has not seen). The
-// device-model memo is warm, as in a worker that has seen these devices before (a new browser
-// version or another browser on the same phone); BM_DeviceClassifyUncachedNewDevice measures
-// a device never seen.
-void BM_DeviceClassifyUncached(benchmark::State& state) {
-  const auto& uas = TestUserAgents();
+// Classifies uas in turn: "uncached", each call misses the per-thread UA cache (a UA the
+// worker has not seen) and takes the fast path when it can; or always through the full scan.
+// The device-model memo is warm, as in a worker that has seen these devices before (a new
+// browser version or another browser on the same phone); BM_DeviceClassifyUncachedNewDevice
+// measures a device never seen.
+void ClassifyInTurn(benchmark::State& state, const std::vector<std::string>& uas, bool by_scan) {
   auto ws = Device().NewWorkspace();
-  size_t i = 0, bytes = 0;
+  size_t i = 0;
   for (auto _ : state) {
     const std::string& ua = uas[i++ % uas.size()];
-    bytes += ua.size();
-    benchmark::DoNotOptimize(Device().ClassifyUncached(ua, {}, *ws.value()));
+    benchmark::DoNotOptimize(by_scan ? Device().ClassifyByScan(ua, {}, *ws.value())
+                                     : Device().ClassifyUncached(ua, {}, *ws.value()));
   }
-  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.counters["uas"] = static_cast<double>(uas.size());
+}
+
+// The test set's 81 UAs, every class.
+void BM_DeviceClassifyUncached(benchmark::State& state) {
+  ClassifyInTurn(state, TestUserAgents(), false);
 }
 BENCHMARK(BM_DeviceClassifyUncached);
+void BM_DeviceClassifyByScan(benchmark::State& state) {
+  ClassifyInTurn(state, TestUserAgents(), true);
+}
+BENCHMARK(BM_DeviceClassifyByScan);
 
 // TAILOR_BENCH_UA_CORPUS=FILE ("LABEL<TAB>UA" lines, e.g. the corpus signals/README builds
 // from public npm packages, or a site's own UAs): the same, uncached, over that mix, warmed
@@ -89,16 +98,6 @@ void BM_DeviceClassifyUncachedCorpus(benchmark::State& state) {
 }
 BENCHMARK(BM_DeviceClassifyUncachedCorpus);
 
-// The same mix through the full scan.
-void BM_DeviceClassifyByScan(benchmark::State& state) {
-  const auto& uas = TestUserAgents();
-  auto ws = Device().NewWorkspace();
-  size_t i = 0;
-  for (auto _ : state)
-    benchmark::DoNotOptimize(Device().ClassifyByScan(uas[i++ % uas.size()], {}, *ws.value()));
-}
-BENCHMARK(BM_DeviceClassifyByScan);
-
 // The test-set UAs the fast path accepts: the common browsers (desktop Chrome, Edge, Firefox,
 // Safari; iOS Safari, Chrome, Google app; Android's reduced Chrome UA; Firefox for Android)
 // and Android browsers and webviews naming their device.
@@ -117,45 +116,23 @@ const std::vector<std::string>& FastPathUserAgents(bool with_model) {
   return split[with_model];
 }
 
+// The common browsers, and the same through the full scan: what the fast path saves.
 void BM_DeviceClassifyUncachedCommonBrowsers(benchmark::State& state) {
-  const auto& uas = FastPathUserAgents(false);
-  auto ws = Device().NewWorkspace();
-  size_t i = 0;
-  for (auto _ : state)
-    benchmark::DoNotOptimize(Device().ClassifyUncached(uas[i++ % uas.size()], {}, *ws.value()));
-  state.counters["uas"] = static_cast<double>(uas.size());
+  ClassifyInTurn(state, FastPathUserAgents(false), false);
 }
 BENCHMARK(BM_DeviceClassifyUncachedCommonBrowsers);
-
-// The same UAs through the full scan: what the fast path saves.
 void BM_DeviceClassifyByScanCommonBrowsers(benchmark::State& state) {
-  const auto& uas = FastPathUserAgents(false);
-  auto ws = Device().NewWorkspace();
-  size_t i = 0;
-  for (auto _ : state)
-    benchmark::DoNotOptimize(Device().ClassifyByScan(uas[i++ % uas.size()], {}, *ws.value()));
-  state.counters["uas"] = static_cast<double>(uas.size());
+  ClassifyInTurn(state, FastPathUserAgents(false), true);
 }
 BENCHMARK(BM_DeviceClassifyByScanCommonBrowsers);
 
 // Android UAs naming their device (the memo knows the device), and the same through the scan.
 void BM_DeviceClassifyUncachedKnownDevice(benchmark::State& state) {
-  const auto& uas = FastPathUserAgents(true);
-  auto ws = Device().NewWorkspace();
-  size_t i = 0;
-  for (auto _ : state)
-    benchmark::DoNotOptimize(Device().ClassifyUncached(uas[i++ % uas.size()], {}, *ws.value()));
-  state.counters["uas"] = static_cast<double>(uas.size());
+  ClassifyInTurn(state, FastPathUserAgents(true), false);
 }
 BENCHMARK(BM_DeviceClassifyUncachedKnownDevice);
-
 void BM_DeviceClassifyByScanKnownDevice(benchmark::State& state) {
-  const auto& uas = FastPathUserAgents(true);
-  auto ws = Device().NewWorkspace();
-  size_t i = 0;
-  for (auto _ : state)
-    benchmark::DoNotOptimize(Device().ClassifyByScan(uas[i++ % uas.size()], {}, *ws.value()));
-  state.counters["uas"] = static_cast<double>(uas.size());
+  ClassifyInTurn(state, FastPathUserAgents(true), true);
 }
 BENCHMARK(BM_DeviceClassifyByScanKnownDevice);
 
