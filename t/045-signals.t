@@ -151,6 +151,11 @@ my %ua = (
     googlebot  => 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
     android    => 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
     firefox_mac => 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:121.0) Gecko/20100101 Firefox/121.0',
+    galaxy_wv  => 'Mozilla/5.0 (Linux; Android 14; SM-S928B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile Safari/537.36',
+    galaxy_new => 'Mozilla/5.0 (Linux; Android 14; SM-S928B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/125.0.6422.53 Mobile Safari/537.36',
+    tab_s9     => 'Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+    tv_shell   => 'Mozilla/5.0 (Linux; Android 9; Brandname Shell 536D430XF12_FHD) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0.4664.45 Mobile Safari/537.36',
+    tv_sized   => 'Mozilla/5.0 (Linux; Android 11; 43UQ7500GU Build/RP1A.200720.011; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/109.0.5414.117 Safari/537.36',
 );
 is get('GET /dev', 'User-Agent' => $ua{chrome_win}), 'desktop|desktop|windows|chrome|0|0', 'Chrome on Windows';
 is get('GET /dev', 'User-Agent' => $ua{firefox_mac}), 'desktop|desktop|macos|firefox|0|0', 'Firefox on macOS';
@@ -167,6 +172,18 @@ is get('GET /dev', 'User-Agent' => $ua{android}, 'Sec-CH-UA-Mobile' => '?0'),
 like get('GET /dev', 'User-Agent' => $ua{chrome_win}, 'Sec-CH-UA-Platform' => '"Chrome OS"'),
     qr/^desktop\|desktop\|chromeos\|chrome\|/, 'Sec-CH-UA-Platform sets the OS';
 like get('GET /dev', 'User-Agent' => undef), qr/^desktop\|bot\|/, 'no User-Agent: a bot';
+# Android UAs naming their device: the model part is scanned once, then found in the worker's
+# memo for the same phone's next browser version.
+is get('GET /dev', 'User-Agent' => $ua{galaxy_wv}), 'phone|smartphone|android|webview|0|1',
+    'a Galaxy webview';
+is get('GET /dev', 'User-Agent' => $ua{galaxy_new}), 'phone|smartphone|android|webview|0|1',
+    'the same phone, a new browser version';
+like get('GET /dev', 'User-Agent' => $ua{tab_s9}), qr/^tablet\|tablet\|android\|chrome\|0\|0$/,
+    'a Galaxy Tab by its model';
+like get('GET /dev', 'User-Agent' => $ua{tv_shell}), qr/^tv\|tv\|android\|/,
+    'an Android TV by its firmware shell, though it says Mobile';
+like get('GET /dev', 'User-Agent' => $ua{tv_sized}), qr/^tv\|tv\|android\|/,
+    'an Android TV by the panel size leading its model';
 
 # --- visitor history, interests, lifecycle (signed profile cookie) --------------------------
 my %jar;
