@@ -68,8 +68,7 @@ const Pattern kPatterns[] = {
                 R"(|anthropic|perplexity|cohere-ai|bytedance|petalsearch|ia_archiver|archiv)"
                 R"(|ahrefs|semrush|mj12|majestic12|dotbot|yandex(?:images|metrika|direct))"
                 R"(|baiduspider|baidu-|transcoder|sogou (?:web|pic|inst|orion|spider)|exabot)"
-                R"(|applebot)"
-                R"(|duckduck(?:go-favicons|assist)|qwantify|seznam|ccbot)"
+                R"(|applebot|duckduck(?:go-favicons|assist)|qwantify|seznam|ccbot)"
                 R"(|diffbot|screenshot|thumbnail|validator|checker|monitor|fetch|scanner|scanning)"
                 R"(|proxy|probe|analy[sz]er|parser|extractor|downloader|sitemap|webcopier|copier)"
                 R"(|linkcheck|link sleuth|nessus|qualys|netcraft|censys|shodan|expanse|measurement)"
@@ -408,10 +407,11 @@ DeviceType DecideType(const FeatureSet& f, UaText text) {
       f[kOperaMini])
     return DeviceType::kSmartphone;
   if (f[kAndroid] || f[kOsHarmony]) {
-    // Android's rule: phones' browsers say "Mobile", tablets' do not; set-top boxes name
-    // themselves "... Box". An app's own HTTP stack (Dalvik) never says "Mobile", so there
-    // its silence tells nothing and the likelier device wins: a phone, unless a tablet model
-    // or word said otherwise above. The rest is a tablet.
+    // Android's rule: phones' browsers say "Mobile", tablets' do not; Android on a PC names
+    // the PC's line; set-top boxes name themselves "... Box". An app's own HTTP stack
+    // (Dalvik) never says "Mobile", so there its silence tells nothing and the likelier
+    // device wins: a phone, unless a tablet model or word said otherwise above. The rest is
+    // a tablet.
     if (f[kDesktopModel] && !f[kMobi]) return DeviceType::kDesktop;
     if (f[kMobi] || f[kPhoneModel]) return DeviceType::kSmartphone;
     if (f[kTvBox]) return DeviceType::kTv;
