@@ -1,7 +1,10 @@
 #include "rules/formatter.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "rules/parser.h"
 
@@ -31,13 +34,27 @@ std::string QuoteString(std::string_view s) {
 }
 
 std::string FormatNumberLiteral(double v) {
-  char buf[64];
+  // The language has no exponent form ("1e+72" would lex as a number running into a name),
+  // so every number is written out in plain decimals: 15 significant digits, which read back
+  // to a double that writes the same digits again (the formatter's fixed point).
+  char buf[400];  // the longest: 15 digits after 323 zeros (the smallest subnormal)
+  if (!std::isfinite(v)) return "0";  // the lexer keeps numbers finite; never reached
   if (std::fabs(v) < 1e15 && v == std::floor(v)) {
     std::snprintf(buf, sizeof buf, "%.0f", v);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.15g", v);
+    return buf;
   }
-  return buf;
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  if (std::strchr(buf, 'e') == nullptr) return buf;
+  double rounded = std::strtod(buf, nullptr);  // to 15 significant digits
+  int exponent = static_cast<int>(std::floor(std::log10(std::fabs(rounded))));
+  int decimals = std::max(0, 14 - exponent);
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, rounded);
+  std::string out = buf;
+  if (out.find('.') != std::string::npos) {  // trailing zeros of the fraction, then the point
+    out.erase(out.find_last_not_of('0') + 1);
+    if (out.back() == '.') out.pop_back();
+  }
+  return out;
 }
 
 namespace {

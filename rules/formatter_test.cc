@@ -131,6 +131,32 @@ TEST(FormatterTest, QuoteStringRoundTripsThroughTheLexer) {
   }
 }
 
+// The language has no exponent form: huge and tiny numbers are written out in decimals that
+// read back to themselves (the rules fuzzer found "1.08888888888889e+72").
+TEST(FormatterTest, NumbersNeverTakeTheExponentForm) {
+  EXPECT_EQ(FormatNumberLiteral(0.00001), "0.00001");
+  EXPECT_EQ(FormatNumberLiteral(-2.5e-7), "-0.00000025");
+  EXPECT_EQ(FormatNumberLiteral(1.5e15), "1500000000000000");
+  EXPECT_EQ(FormatNumberLiteral(123.25), "123.25");
+  EXPECT_EQ(FormatNumberLiteral(42), "42");
+  for (double v : {1e72, -1.0888888888888888e72, 4.9e-324, 1.7e308, 0.1, 1.0 / 3, 12345.678}) {
+    std::string text = FormatNumberLiteral(v);
+    EXPECT_EQ(text.find_first_of("eE"), std::string::npos) << text;
+    bool negative = text[0] == '-';  // the minus is an operator token of its own
+    Diagnostics d;
+    LexResult r = Lex(text.substr(negative ? 1 : 0), "t", d);
+    ASSERT_FALSE(d.has_errors()) << text;
+    double back = negative ? -r.tokens[0].number : r.tokens[0].number;
+    EXPECT_EQ(FormatNumberLiteral(back), text) << v;
+  }
+  std::string src =
+      "segment n = geo.lat >= -1088888888888888888888888888888888888888888888888888888888888888"
+      "888888888.5 or geo.lat < 0.0000001\n";
+  std::string once = Fmt(src);
+  EXPECT_EQ(once.find("e+"), std::string::npos) << once;
+  EXPECT_EQ(Fmt(once), once);
+}
+
 TEST(FormatterTest, QuotedNamesStayQuoted) {
   std::string out = Fmt("experiment e { variants { \"big hero\" 1, small 2 } }\n"
                         "table t = csv(\"t.csv\", key: \"customer id\")\n");

@@ -1,5 +1,6 @@
 #include "rules/lexer.h"
 
+#include <cmath>
 #include <cstdlib>
 
 namespace tailor {
@@ -135,6 +136,10 @@ class Lexer {
       std::string digits(src_.substr(start, pos_ - start));
       t.kind = Tok::kNumber;
       t.number = std::strtod(digits.c_str(), nullptr);
+      if (!std::isfinite(t.number)) {
+        Error(t.line, t.col, "number too large");
+        t.number = 0;
+      }
       if (pos_ < src_.size() && IsIdentStart(src_[pos_])) {
         Error(t.line, t.col, "a number must not run into a name (missing space?)");
         while (pos_ < src_.size() && IsIdentChar(src_[pos_])) ++pos_;

@@ -58,6 +58,17 @@ TEST(LexerTest, UnterminatedStringIsAnErrorWithPosition) {
   EXPECT_NE(d.items()[0].message.find("unterminated string"), std::string::npos);
 }
 
+TEST(LexerTest, NumbersBeyondADoubleAreAnError) {
+  Diagnostics d;
+  LexResult r = Lex("x > " + std::string(400, '9'), "t.rules", d);
+  ASSERT_TRUE(d.has_errors());
+  EXPECT_NE(d.items()[0].message.find("number too large"), std::string::npos);
+  EXPECT_EQ(d.items()[0].column, 5);
+  Diagnostics ok;
+  Lex("x > " + std::string(300, '9'), "t.rules", ok);
+  EXPECT_FALSE(ok.has_errors());
+}
+
 TEST(LexerTest, StrayCharactersAreReportedAndSkipped) {
   Diagnostics d;
   LexResult r = Lex("a $ b 'c' é", "f", d);
