@@ -34,6 +34,7 @@ enum Feature : unsigned {
   kBotWord, kBotKnown, kBotWeak, kBotUrl, kBotVeto, kCompatible, kCompatibleBrowser,
   // Form factors.
   kIphone, kIpad, kIpod, kAndroid, kMobi, kTabletWord, kTabletPc, kTabletModel, kPhoneModel,
+  kPhoneBrand,
   kKindle, kSilk, kWindowsPhone, kBlackberry, kPlaybook, kKaios, kFeaturePhone, kOperaMini,
   kTv, kTvOverMobile, kTvModel, kTvBox, kConsole, kWearable, kCar, kVr,
   // Operating systems.
@@ -110,8 +111,10 @@ const Pattern kPatterns[] = {
                    R"(|\bsgp\d{3}|\bnook|\boppo ?pad|\brealme ?pad|\boneplus ?pad|\bopd\d{4})"
                    R"(|\bpadfone|\bidea ?tab|\bgalaxy tab)"
                    R"(|\bhuawei ?(?:t|m)\d|\bt1-a|\bfp\d-|\bredmi pad|\bhonor ?pad|\bsurface ?duo)"},
-    {kPhoneModel, R"(\bsm-[agmnsefjcwr]\d{3}|\bpixel [2-9]|\bpixel \d\d|\bredmi|\bpoco|oneplus|\bmoto)"
-                  R"(|\bcph\d{4}|\brmx\d{4}|\bvivo|\bnokia|\binfinix|\btecno|\bitel)"
+    // Phones' own model codes, and brands that make mostly phones (but tablets too: a tablet
+    // model such as "Redmi Pad" or "HUAWEI MediaPad" wins over the brand, not over a code).
+    {kPhoneModel, R"(\bsm-[agmnsefjcwr]\d{3}|\bpixel [2-9]|\bpixel \d\d|\bcph\d{4}|\brmx\d{4})"},
+    {kPhoneBrand, R"(\bredmi|\bpoco|oneplus|\bmoto|\bvivo|\bnokia|\binfinix|\btecno|\bitel)"
                   R"(|\bhuawei|\bhonor|\bzte|\bxiaomi|\blg-|\blm-)"},
     {kKindle, R"(kindle)"},
     {kSilk, R"(silk/)"},
@@ -413,7 +416,7 @@ DeviceType DecideType(const FeatureSet& f, UaText text) {
     // device wins: a phone, unless a tablet model or word said otherwise above. The rest is
     // a tablet.
     if (f[kDesktopModel] && !f[kMobi]) return DeviceType::kDesktop;
-    if (f[kMobi] || f[kPhoneModel]) return DeviceType::kSmartphone;
+    if (f[kMobi] || f[kPhoneModel] || f[kPhoneBrand]) return DeviceType::kSmartphone;
     if (f[kTvBox]) return DeviceType::kTv;
     if (text.android_app) return DeviceType::kSmartphone;
     return DeviceType::kTablet;

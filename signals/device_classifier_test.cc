@@ -169,6 +169,15 @@ TEST(DeviceClassifier, AndroidBeyondTheMobileToken) {
                  "like Gecko) Chrome/114.0.0.0 YaApp_Android/23.74/apad YaSearchBrowser/23.74/"
                  "apad BroPP/1.0 SA/3 Mobile Safari/537.36"),
             "tablet");
+  // A tablet model wins over its maker's name, which phones share.
+  EXPECT_EQ(type("Mozilla/5.0 (Linux; Android 13; Redmi Pad SE) AppleWebKit/537.36 (KHTML, "
+                 "like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"),
+            "tablet");
+  EXPECT_EQ(type("Mozilla/5.0 (Linux; Android 9; HUAWEI MediaPad M5 lite) AppleWebKit/537.36 "
+                 "(KHTML, like Gecko) Chrome/110.0.0.0 Mobile Safari/537.36"),
+            "tablet");
+  EXPECT_EQ(type("Dalvik/2.1.0 (Linux; U; Android 12; Redmi Note 11 Build/SKQ1.211103.001)"),
+            "smartphone");
   // ...but a phone model next to a tablet-looking one stays a phone.
   EXPECT_EQ(type("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like "
                  "Gecko) Chrome/124.0.0.0 Mobile Safari/537.36"),
