@@ -56,16 +56,6 @@ void ClassifyInTurn(benchmark::State& state, const std::vector<std::string>& uas
   state.counters["uas"] = static_cast<double>(uas.size());
 }
 
-// The test set's 81 UAs, every class.
-void BM_DeviceClassifyUncached(benchmark::State& state) {
-  ClassifyInTurn(state, TestUserAgents(), false);
-}
-BENCHMARK(BM_DeviceClassifyUncached);
-void BM_DeviceClassifyByScan(benchmark::State& state) {
-  ClassifyInTurn(state, TestUserAgents(), true);
-}
-BENCHMARK(BM_DeviceClassifyByScan);
-
 // TAILOR_BENCH_UA_CORPUS=FILE ("LABEL<TAB>UA" lines, e.g. the corpus signals/README builds
 // from public npm packages, or a site's own UAs): the same, uncached, over that mix, warmed
 // by one pass as a worker that has seen the traffic's devices. Skipped without the variable.
@@ -116,25 +106,29 @@ const std::vector<std::string>& FastPathUserAgents(bool with_model) {
   return split[with_model];
 }
 
-// The common browsers, and the same through the full scan: what the fast path saves.
-void BM_DeviceClassifyUncachedCommonBrowsers(benchmark::State& state) {
-  ClassifyInTurn(state, FastPathUserAgents(false), false);
-}
-BENCHMARK(BM_DeviceClassifyUncachedCommonBrowsers);
-void BM_DeviceClassifyByScanCommonBrowsers(benchmark::State& state) {
-  ClassifyInTurn(state, FastPathUserAgents(false), true);
-}
-BENCHMARK(BM_DeviceClassifyByScanCommonBrowsers);
-
-// Android UAs naming their device (the memo knows the device), and the same through the scan.
-void BM_DeviceClassifyUncachedKnownDevice(benchmark::State& state) {
-  ClassifyInTurn(state, FastPathUserAgents(true), false);
-}
-BENCHMARK(BM_DeviceClassifyUncachedKnownDevice);
-void BM_DeviceClassifyByScanKnownDevice(benchmark::State& state) {
-  ClassifyInTurn(state, FastPathUserAgents(true), true);
-}
-BENCHMARK(BM_DeviceClassifyByScanKnownDevice);
+// Each mix uncached and through the full scan (what the fast path saves), registered as
+// BM_DeviceClassifyUncached<Mix> and BM_DeviceClassifyByScan<Mix>: the test set's 81 UAs of
+// every class (no suffix), its common browsers, its Android UAs naming a device (the memo
+// knows the device).
+const bool kDeviceMixesRegistered = [] {
+  struct Mix {
+    const char* suffix;
+    const std::vector<std::string>& (*uas)();
+  };
+  using Uas = const std::vector<std::string>&;
+  const Mix mixes[] = {{"", TestUserAgents},
+                       {"CommonBrowsers", []() -> Uas { return FastPathUserAgents(false); }},
+                       {"KnownDevice", []() -> Uas { return FastPathUserAgents(true); }}};
+  for (const Mix& mix : mixes)
+    for (bool by_scan : {false, true}) {
+      std::string name = std::string("BM_DeviceClassify") + (by_scan ? "ByScan" : "Uncached") +
+                         mix.suffix;
+      benchmark::RegisterBenchmark(name.c_str(), [mix, by_scan](benchmark::State& state) {
+        ClassifyInTurn(state, mix.uas(), by_scan);
+      });
+    }
+  return true;
+}();
 
 // An Android UA whose device the worker has never seen: 8192 distinct models cycle through
 // the 1024-entry memo, so every call scans the model part.

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "core/text.h"
+
 namespace tailor {
 
 const char* TokName(Tok t) {
@@ -41,7 +43,6 @@ bool IsIdentStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 class Lexer {
  public:
@@ -126,12 +127,12 @@ class Lexer {
       t.kind = Tok::kIdent;
       return true;
     }
-    if (IsDigit(c) || (c == '.' && pos_ + 1 < src_.size() && IsDigit(src_[pos_ + 1]))) {
+    if (IsAsciiDigit(c) || (c == '.' && pos_ + 1 < src_.size() && IsAsciiDigit(src_[pos_ + 1]))) {
       size_t start = pos_;
-      while (pos_ < src_.size() && IsDigit(src_[pos_])) ++pos_;
+      while (pos_ < src_.size() && IsAsciiDigit(src_[pos_])) ++pos_;
       if (pos_ < src_.size() && src_[pos_] == '.') {
         ++pos_;
-        while (pos_ < src_.size() && IsDigit(src_[pos_])) ++pos_;
+        while (pos_ < src_.size() && IsAsciiDigit(src_[pos_])) ++pos_;
       }
       std::string digits(src_.substr(start, pos_ - start));
       t.kind = Tok::kNumber;

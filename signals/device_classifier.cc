@@ -239,8 +239,7 @@ bool StartsWithToolWord(std::string_view ua) {
   char word[16];
   size_t n = 0;
   for (char c : ua) {
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum) break;
+    if (!IsAsciiLetter(c) && !IsAsciiDigit(c)) break;
     if (n == sizeof word) return false;  // longer than any tool word
     word[n++] = AsciiLower(c);
   }
@@ -345,9 +344,6 @@ UaText ReadUaText(std::string_view ua) {
 // ("compatible" is no known token), not a tool word ("mozilla"), a browser's shape.
 constexpr UaText kFastPathUaText{false, true, false};
 
-constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-constexpr bool IsLetter(char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-
 // A TV model led by its panel size ("; 43UP75GU", "; 32LEX_7289"): a common diagonal, one to
 // three letters, then a digit, "_" or "-". Checked here rather than as a pattern: a pattern
 // starting with "; " costs every scan ~35 ns (every UA is full of "; "), this loop ~5 ns.
@@ -356,13 +352,13 @@ constexpr bool IsLetter(char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
 bool StartsWithPanelSize(std::string_view s) {
   static constexpr uint8_t kDiagonals[] = {24, 28, 32, 39, 40, 42, 43, 48, 49, 50, 55,
                                            58, 60, 65, 70, 75, 77, 82, 85, 86, 98};
-  if (s.size() < 4 || !IsDigit(s[0]) || !IsDigit(s[1])) return false;
+  if (s.size() < 4 || !IsAsciiDigit(s[0]) || !IsAsciiDigit(s[1])) return false;
   const int inches = (s[0] - '0') * 10 + (s[1] - '0');
   if (std::find(std::begin(kDiagonals), std::end(kDiagonals), inches) == std::end(kDiagonals))
     return false;
   size_t i = 2;
-  while (i < s.size() && i < 5 && IsLetter(s[i])) ++i;
-  return i > 2 && i < s.size() && (IsDigit(s[i]) || s[i] == '_' || s[i] == '-');
+  while (i < s.size() && i < 5 && IsAsciiLetter(s[i])) ++i;
+  return i > 2 && i < s.size() && (IsAsciiDigit(s[i]) || s[i] == '_' || s[i] == '-');
 }
 
 bool HasPanelSizeModel(std::string_view ua) {
@@ -519,7 +515,7 @@ constexpr size_t kNoMatch = ~size_t{0};
 
 // A letter of an iOS build ('@'). Not "x": with the digits after it, "888x11" holds "x11",
 // which a pattern reads (found by the useragent fuzzer); Apple's builds never use it.
-constexpr bool IsBuildLetter(char c) { return IsLetter(c) && (c | 0x20) != 'x'; }
+constexpr bool IsBuildLetter(char c) { return IsAsciiLetter(c) && (c | 0x20) != 'x'; }
 
 // Instance of a shape scanned at Create() for its features.
 std::string Representative(std::string_view shape) {
@@ -608,15 +604,15 @@ struct DeviceClassifier::FastIndex {
     if (!LiteralAt(e.head, ua.data() + pos, n - pos)) return kNoMatch;
     pos += e.head.len;
     if (e.placeholder == '#') {  // a version: a digit, then digits, dots, underscores
-      if (pos >= n || !IsDigit(ua[pos])) return kNoMatch;
+      if (pos >= n || !IsAsciiDigit(ua[pos])) return kNoMatch;
       do ++pos;
-      while (pos < n && (IsDigit(ua[pos]) || ua[pos] == '.' || ua[pos] == '_'));
+      while (pos < n && (IsAsciiDigit(ua[pos]) || ua[pos] == '.' || ua[pos] == '_'));
     } else if (e.placeholder == '@') {  // an iOS build: digits, a letter, digits, maybe a letter
       size_t start = pos;
-      while (pos < n && IsDigit(ua[pos])) ++pos;
+      while (pos < n && IsAsciiDigit(ua[pos])) ++pos;
       if (pos == start || pos >= n || !IsBuildLetter(ua[pos])) return kNoMatch;
       start = ++pos;
-      while (pos < n && IsDigit(ua[pos])) ++pos;
+      while (pos < n && IsAsciiDigit(ua[pos])) ++pos;
       if (pos == start) return kNoMatch;
       if (pos < n && IsBuildLetter(ua[pos])) ++pos;
     } else {
@@ -631,7 +627,7 @@ struct DeviceClassifier::FastIndex {
                bool* opens_model) const {
     unsigned char c = static_cast<unsigned char>(ua[pos]);
     if (c >= 128) return kNoMatch;
-    if (IsLetter(static_cast<char>(c))) c |= 0x20;
+    if (IsAsciiLetter(static_cast<char>(c))) c |= 0x20;
     for (unsigned i = begin[list][c]; i < end[list][c]; ++i) {
       const Entry& e = entries[list][i];
       size_t after = MatchEntry(e, ua, pos);
@@ -833,11 +829,14 @@ bool DeviceClassifier::Scan(std::string_view ua, Workspace& ws, Features* out) c
   // hs_scan refuses a null pointer even for zero bytes: a request without a User-Agent header
   // (a null view) must be classified like an empty one (a bot), not fail open to "other".
   if (ua.data() == nullptr) ua = std::string_view("", 0);
-  std::string_view scan = ua.substr(0, kMaxScan);
+  return ScanText(ua.substr(0, kMaxScan), ws, out);
+}
+
+bool DeviceClassifier::ScanText(std::string_view text, Workspace& ws, Features* out) const {
   FeatureSet f;
-  bool ok = hs_scan(db_, scan.data(), static_cast<unsigned>(scan.size()), 0, ws.scratch_,
+  bool ok = hs_scan(db_, text.data(), static_cast<unsigned>(text.size()), 0, ws.scratch_,
                     OnMatch, &f) == HS_SUCCESS;
-  if (HasPanelSizeModel(scan)) f.Set(kTvModel);
+  if (HasPanelSizeModel(text)) f.Set(kTvModel);
   *out = f;
   return ok;
 }
@@ -859,11 +858,8 @@ bool DeviceClassifier::ModelFeatures(std::string_view context, Workspace& ws,
     return true;
   }
   ++ws.model_misses_;
-  FeatureSet f;
-  if (hs_scan(db_, context.data(), static_cast<unsigned>(context.size()), 0, ws.scratch_,
-              OnMatch, &f) != HS_SUCCESS)
-    return false;
-  if (HasPanelSizeModel(context)) f.Set(kTvModel);
+  Features f;
+  if (!ScanText(context, ws, &f)) return false;
   e.key = key;
   e.features = f;
   *out = f;
@@ -889,8 +885,8 @@ DeviceInfo DeviceClassifier::ClassifyFeatures(const Features& features, std::str
     FeatureSet model;
     std::string_view m = Unquote(hints.model).substr(0, 128);
     if (!m.empty()) {
-      hs_scan(db_, m.data(), static_cast<unsigned>(m.size()), 0, ws.scratch_, OnMatch, &model);
-      if (StartsWithPanelSize(m)) model.Set(kTvModel);
+      ScanText(m, ws, &model);
+      if (StartsWithPanelSize(m)) model.Set(kTvModel);  // the hint is the bare model name
     }
     ApplyHints(d, hints, model);
   }

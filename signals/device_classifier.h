@@ -158,6 +158,9 @@ class DeviceClassifier {
   Workspace* ThreadWorkspace() const;
   // The full scan (the UA's first kMaxScan bytes); false when vectorscan fails.
   bool Scan(std::string_view ua, Workspace& ws, Features* out) const;
+  // What the patterns (and the panel-size rule written as code) find in one text: a UA, a
+  // model part, a client hint.
+  bool ScanText(std::string_view text, Workspace& ws, Features* out) const;
   // The features of an Android device-model part ("; MODEL)" as it stands in the UA), from
   // the memo or, on a miss, a scan of that part alone.
   // False when vectorscan fails.
