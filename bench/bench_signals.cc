@@ -88,28 +88,28 @@ void BM_DeviceClassifyUncachedCorpus(benchmark::State& state) {
 }
 BENCHMARK(BM_DeviceClassifyUncachedCorpus);
 
-// The test-set UAs the fast path accepts: the common browsers (desktop Chrome, Edge, Firefox,
-// Safari; iOS Safari, Chrome, Google app; Android's reduced Chrome UA; Firefox for Android)
-// and Android browsers and webviews naming their device.
-const std::vector<std::string>& FastPathUserAgents(bool with_model) {
+// The test-set UAs the fast path accepts: the common browsers, made of known tokens only
+// (desktop Chrome, Edge, Firefox, Safari; iOS Safari, Chrome, Google app; Android's reduced
+// Chrome UA; Firefox for Android), and those with a free part the memo knows (Android
+// browsers and webviews naming their device, TVs, consoles, crawlers of a browser's shape).
+const std::vector<std::string>& FastPathUserAgents(bool with_part) {
   static const auto split = [] {
-    std::array<std::vector<std::string>, 2> out;  // [names a device model]
+    std::array<std::vector<std::string>, 2> out;  // [has a free part]
     auto ws = Device().NewWorkspace();
     DeviceClassifier::Features f;
     for (const std::string& ua : TestUserAgents()) {
-      auto lookups = [&] { return ws.value()->model_hits() + ws.value()->model_misses(); };
+      auto lookups = [&] { return ws.value()->part_hits() + ws.value()->part_misses(); };
       uint64_t before = lookups();
       if (Device().FastPathFeatures(ua, *ws.value(), &f)) out[lookups() != before].push_back(ua);
     }
     return out;
   }();
-  return split[with_model];
+  return split[with_part];
 }
 
 // Each mix uncached and through the full scan (what the fast path saves), registered as
 // BM_DeviceClassifyUncached<Mix> and BM_DeviceClassifyByScan<Mix>: the test set's 81 UAs of
-// every class (no suffix), its common browsers, its Android UAs naming a device (the memo
-// knows the device).
+// every class (no suffix), its common browsers, its UAs with a free part the memo knows.
 const bool kDeviceMixesRegistered = [] {
   struct Mix {
     const char* suffix;
@@ -118,7 +118,7 @@ const bool kDeviceMixesRegistered = [] {
   using Uas = const std::vector<std::string>&;
   const Mix mixes[] = {{"", TestUserAgents},
                        {"CommonBrowsers", []() -> Uas { return FastPathUserAgents(false); }},
-                       {"KnownDevice", []() -> Uas { return FastPathUserAgents(true); }}};
+                       {"KnownPart", []() -> Uas { return FastPathUserAgents(true); }}};
   for (const Mix& mix : mixes)
     for (bool by_scan : {false, true}) {
       std::string name = std::string("BM_DeviceClassify") + (by_scan ? "ByScan" : "Uncached") +
@@ -130,11 +130,11 @@ const bool kDeviceMixesRegistered = [] {
   return true;
 }();
 
-// An Android UA whose device the worker has never seen: 8192 distinct models cycle through
-// the 1024-entry memo, so every call scans the model part.
+// An Android UA whose device the worker has never seen: 32768 distinct models cycle through
+// the 4096-entry memo, so every call scans the model part.
 void BM_DeviceClassifyUncachedNewDevice(benchmark::State& state) {
   std::vector<std::string> uas;
-  for (int m = 0; m < 8192; ++m)
+  for (int m = 0; m < 32768; ++m)
     uas.push_back("Mozilla/5.0 (Linux; Android 14; SM-A" + std::to_string(1000 + m) +
                   "B Build/UP1A.231005.007) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36");
@@ -142,7 +142,7 @@ void BM_DeviceClassifyUncachedNewDevice(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state)
     benchmark::DoNotOptimize(Device().ClassifyUncached(uas[i++ % uas.size()], {}, *ws.value()));
-  const uint64_t hits = ws.value()->model_hits(), misses = ws.value()->model_misses();
+  const uint64_t hits = ws.value()->part_hits(), misses = ws.value()->part_misses();
   state.counters["memo_hit_share"] =
       static_cast<double>(hits) / static_cast<double>(std::max<uint64_t>(1, hits + misses));
 }

@@ -347,8 +347,8 @@ constexpr UaText kFastPathUaText{false, true, false};
 // A TV model led by its panel size ("; 43UP75GU", "; 32LEX_7289"): a common diagonal, one to
 // three letters, then a digit, "_" or "-". Checked here rather than as a pattern: a pattern
 // starting with "; " costs every scan ~35 ns (every UA is full of "; "), this loop ~5 ns.
-// The full scan and the fast path's model part run it (no known token starts with digits, so
-// on the fast path only the model part can hold one), and set kTvModel like a pattern would.
+// The full scan and the fast path's free parts run it (no known token starts with digits, so
+// on the fast path only a free part can hold one), and set kTvModel like a pattern would.
 bool StartsWithPanelSize(std::string_view s) {
   static constexpr uint8_t kDiagonals[] = {24, 28, 32, 39, 40, 42, 43, 48, 49, 50, 55,
                                            58, 60, 65, 70, 75, 77, 82, 85, 86, 98};
@@ -487,15 +487,17 @@ thread_local std::unique_ptr<DeviceClassifier::Workspace> tls_workspace;
 //
 // Known shapes, lowercase (matched case-insensitively; '#' a version, '@' an iOS build, see
 // the header). Only the digits of a '#' or '@' vary: literal digits stay literal, because some
-// patterns depend on them ("\bx11\b" must not fire on "x64"). No Android device model is
-// here: the patterns read model names and digits ("\bsm-[tpx]\d{3}", "\bpixel [2-9]"), so
-// the model part is scanned on its own (DeviceClassifier::ModelFeatures, memoized).
+// patterns depend on them ("\bx11\b" must not fire on "x64"). What is not a known shape is a
+// free part, scanned on its own and memoized (DeviceClassifier::PartFeatures): from the
+// comment's first unknown token to its ")" (an Android device model, a crawler's name), and
+// from the first unknown product to the UA's end (an app's token, a crawler's comment).
 constexpr std::string_view kFastCommentShapes[] = {
     // Windows (and IE 11's comment).
     "windows nt #", "win64", "x64", "wow64", "rv:#", "trident/#",
     // macOS, Linux, ChromeOS.
     "macintosh", "intel mac os x #", "x11", "linux x86_64", "ubuntu", "cros x86_64 #",
-    // Android's reduced UA ("Linux; Android 10; K") and Firefox for Android.
+    // Android: the reduced UA ("Linux; Android 10; K"), Firefox's ("Android 14; Mobile"), and
+    // the head of one naming its device ("Linux; Android 14; SM-S918B": a comment part).
     "linux", "android #", "k", "mobile", "tablet",
     // iOS.
     "iphone", "ipad", "cpu iphone os # like mac os x", "cpu os # like mac os x",
@@ -505,9 +507,9 @@ constexpr std::string_view kFastProductShapes[] = {
     "mobile", "mobile/@", "version/#", "firefox/#", "gecko/#", "edg/#", "crios/#", "fxios/#",
     "opr/#", "samsungbrowser/#", "yabrowser/#", "gsa/#",
 };
-// After this comment token, an unknown token starts the device-model part.
-constexpr std::string_view kFastModelOpener = "android #";
-constexpr std::string_view kFastPrefix = "Mozilla/5.0 (";
+// Then a comment ("(...)") and products, or products alone ("Mozilla/5.0 AppleWebKit/537.36
+// (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)").
+constexpr std::string_view kFastPrefix = "Mozilla/5.0 ";
 // Bounds the work on the fast path; longer UAs are rare and take the scan.
 constexpr size_t kFastMaxLength = 384;
 constexpr int kFastMaxTokens = 32;
@@ -574,7 +576,6 @@ struct DeviceClassifier::FastIndex {
     char placeholder = 0;  // 0, '#' or '@'
     Literal tail;
     FeatureSet features;
-    bool opens_model = false;  // kFastModelOpener
   };
   Entry entries[2][kMaxShapes];
   uint8_t begin[2][128] = {}, end[2][128] = {};
@@ -623,8 +624,7 @@ struct DeviceClassifier::FastIndex {
   }
 
   // The token at ua[pos] of list `list`: adds its features, returns the position after it.
-  size_t Token(int list, std::string_view ua, size_t pos, FeatureSet& f,
-               bool* opens_model) const {
+  size_t Token(int list, std::string_view ua, size_t pos, FeatureSet& f) const {
     unsigned char c = static_cast<unsigned char>(ua[pos]);
     if (c >= 128) return kNoMatch;
     if (IsAsciiLetter(static_cast<char>(c))) c |= 0x20;
@@ -639,65 +639,86 @@ struct DeviceClassifier::FastIndex {
                     : after == ua.size() || ua[after] == ' ';
       if (!delimited) continue;
       f.Add(e.features);
-      *opens_model = e.opens_model;
       return after;
     }
     return kNoMatch;
   }
 
-  // The end of a device-model part starting at ua[pos]: the position of the comment's ")",
-  // or kNoMatch when the part is empty, too long, or holds "(" or a non-printable byte.
-  static size_t ModelEnd(std::string_view ua, size_t pos) {
-    size_t limit = std::min(ua.size(), pos + DeviceClassifier::kMaxModel + 1);
+  // The end of a comment part starting at ua[pos]: the position of the comment's ")" (parts
+  // may hold balanced parentheses: "Moto G (4)"), or kNoMatch when the part is empty, too
+  // long, unbalanced, or holds a non-printable byte.
+  static size_t CommentPartEnd(std::string_view ua, size_t pos) {
+    size_t limit = std::min(ua.size(), pos + DeviceClassifier::kMaxCommentPart + 1);
+    int depth = 0;
     for (size_t i = pos; i < limit; ++i) {
       char c = ua[i];
-      if (c == ')') return i > pos ? i : kNoMatch;
-      if (c == '(' || c < 0x20 || c > 0x7e) return kNoMatch;
+      if (c == ')' && depth-- == 0) return i > pos ? i : kNoMatch;
+      if (c == '(') ++depth;
+      if (c < 0x20 || c > 0x7e) return kNoMatch;
     }
     return kNoMatch;
   }
 
-  // model(context, &features) gives the features of a device-model part, context being the
-  // part with its delimiters as the UA has them ("; SM-S918B Build/UP1A; wv)").
-  template <class ModelFn>
-  bool Match(std::string_view ua, FeatureSet& out, ModelFn&& model) const {
+  // Is ua[pos..] a product part the fast path takes: short enough, printable ASCII?
+  static bool IsProductPart(std::string_view ua, size_t pos) {
+    if (ua.size() - pos > DeviceClassifier::kMaxProductPart) return false;
+    for (size_t i = pos; i < ua.size(); ++i)
+      if (ua[i] < 0x20 || ua[i] > 0x7e) return false;
+    return true;
+  }
+
+  // part(context, &features) gives the features of a free part, context being the part with
+  // its delimiters as the UA has them: "; SM-S918B Build/UP1A; wv)" (after "Android #"),
+  // "(compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)" (a whole comment), " Vivaldi/
+  // 6.6" (the products' rest, from the space before the first unknown one). Patterns read those
+  // delimiters ("; ?wv\)", "\(compatible"); none reaches from a known token across them, which
+  // the unit tests and the useragent fuzzer check against the full scan.
+  template <class PartFn>
+  bool Match(std::string_view ua, FeatureSet& out, PartFn&& part) const {
     if (ua.size() > kFastMaxLength || !ua.starts_with(kFastPrefix)) return false;
     FeatureSet f = prefix;
     size_t pos = kFastPrefix.size();
     int tokens = 0;
-    bool model_may_follow = false;
-    for (;;) {  // the comment: "C1; C2; ...; Cn)"
-      if (pos >= ua.size() || ++tokens > kFastMaxTokens) return false;
-      bool opens_model = false;
-      size_t after = Token(0, ua, pos, f, &opens_model);
-      model_may_follow |= opens_model;
-      if (after == kNoMatch) {
-        // After "Android #; ": the device model, the rest of the comment whatever it says.
-        // The context starts at the "; " before it: patterns such as "; ?wv\)" read it.
-        size_t close = model_may_follow ? ModelEnd(ua, pos) : kNoMatch;
-        if (close == kNoMatch) return false;
-        DeviceClassifier::Features mf;
-        if (!model(ua.substr(pos - 2, close + 1 - (pos - 2)), &mf)) return false;
-        f.Add(mf);
-        after = close;
+    if (pos >= ua.size()) return false;
+    if (ua[pos] != '(') {
+      --pos;  // no comment: the products start after the prefix's space
+    } else {
+      const size_t first = ++pos;
+      for (;;) {  // the comment: "C1; C2; ...; Cn)"
+        if (pos >= ua.size() || ++tokens > kFastMaxTokens) return false;
+        size_t after = Token(0, ua, pos, f);
+        if (after == kNoMatch) {  // this token and the rest of the comment: a part
+          size_t close = CommentPartEnd(ua, pos);
+          if (close == kNoMatch) return false;
+          size_t start = pos == first ? pos - 1 : pos - 2;  // "(" or "; "
+          DeviceClassifier::Features pf;
+          if (!part(ua.substr(start, close + 1 - start), &pf)) return false;
+          f.Add(pf);
+          after = close;
+        }
+        if (ua[after] == ')') {
+          pos = after + 1;
+          break;
+        }
+        pos = after + 2;
       }
-      if (ua[after] == ')') {
-        pos = after + 1;
-        break;
+      if (pos == ua.size()) {
+        out = f;
+        return true;
       }
-      pos = after + 2;
+      if (ua[pos] != ' ') return false;
     }
-    if (pos == ua.size()) {
-      out = f;
-      return true;
-    }
-    if (ua[pos] != ' ') return false;
     for (;;) {  // the products: " P1 P2 ... Pm"
       ++pos;
       if (pos >= ua.size() || ++tokens > kFastMaxTokens) return false;
-      bool opens_model = false;
-      size_t after = Token(1, ua, pos, f, &opens_model);
-      if (after == kNoMatch) return false;
+      size_t after = Token(1, ua, pos, f);
+      if (after == kNoMatch) {  // this product and the rest of the UA: a part
+        if (!IsProductPart(ua, pos)) return false;
+        DeviceClassifier::Features pf;
+        if (!part(ua.substr(pos - 1), &pf)) return false;
+        f.Add(pf);
+        break;
+      }
       if (after == ua.size()) break;
       pos = after;
     }
@@ -777,7 +798,6 @@ Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
         return Status::Error("device fast path: bad shape " + std::string(sorted[i]));
       }
       e.features = scan(Representative(sorted[i]));
-      e.opens_model = list == 0 && sorted[i] == kFastModelOpener;
       if (fast->end[list][first] == 0) fast->begin[list][first] = static_cast<uint8_t>(i);
       fast->end[list][first] = static_cast<uint8_t>(i + 1);
     }
@@ -797,7 +817,7 @@ std::span<const std::string_view> DeviceClassifier::FastPathShapes(bool comment)
   return kFastProductShapes;
 }
 
-struct DeviceClassifier::Workspace::ModelEntry {
+struct DeviceClassifier::Workspace::PartEntry {
   uint64_t key;  // 0: empty
   Features features;
 };
@@ -809,7 +829,7 @@ Result<std::unique_ptr<DeviceClassifier::Workspace>> DeviceClassifier::NewWorksp
   if (hs_alloc_scratch(db_, &ws->scratch_) != HS_SUCCESS)
     return Status::Error("vectorscan: cannot allocate scratch");
   ws->cache_.reset(new Workspace::CacheEntry[kCacheEntries]());
-  ws->models_.reset(new Workspace::ModelEntry[kModelEntries]());
+  ws->parts_.reset(new Workspace::PartEntry[kPartEntries]());
   ws->owner_ = instance_;
   return ws;
 }
@@ -848,16 +868,16 @@ DeviceClassifier::Features DeviceClassifier::ScanFeatures(std::string_view ua,
   return f;
 }
 
-bool DeviceClassifier::ModelFeatures(std::string_view context, Workspace& ws,
-                                     Features* out) const {
+bool DeviceClassifier::PartFeatures(std::string_view context, Workspace& ws,
+                                    Features* out) const {
   uint64_t key = XXH3_64bits(context.data(), context.size()) | 1;  // 0 marks an empty slot
-  Workspace::ModelEntry& e = ws.models_[(key >> 1) & (kModelEntries - 1)];
+  Workspace::PartEntry& e = ws.parts_[(key >> 1) & (kPartEntries - 1)];
   if (e.key == key) {
-    ++ws.model_hits_;
+    ++ws.part_hits_;
     *out = e.features;
     return true;
   }
-  ++ws.model_misses_;
+  ++ws.part_misses_;
   Features f;
   if (!ScanText(context, ws, &f)) return false;
   e.key = key;
@@ -870,7 +890,7 @@ bool DeviceClassifier::FastPathFeatures(std::string_view ua, Workspace& ws,
                                         Features* out) const {
   FeatureSet f;
   if (!fast_->Match(ua, f, [&](std::string_view ctx, Features* mf) {
-        return ModelFeatures(ctx, ws, mf);
+        return PartFeatures(ctx, ws, mf);
       }))
     return false;
   *out = f;

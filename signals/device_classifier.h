@@ -78,10 +78,13 @@ class DeviceClassifier {
   static constexpr size_t kMaxScan = 1024;
   // Entries in each thread's cache (direct-mapped).
   static constexpr size_t kCacheEntries = 4096;
-  // Entries in each thread's device-model memo (direct-mapped), and the longest model part
-  // (after "Android #; ", up to ")") the fast path takes.
-  static constexpr size_t kModelEntries = 1024;
-  static constexpr size_t kMaxModel = 96;
+  // Entries in each thread's part memo (direct-mapped), and the longest free parts the fast
+  // path takes: the rest of the comment from its first unknown token (a device model, a
+  // crawler's name and URL), and the rest of the UA from its first unknown product (an app, a
+  // crawler's trailing comment).
+  static constexpr size_t kPartEntries = 4096;
+  static constexpr size_t kMaxCommentPart = 128;
+  static constexpr size_t kMaxProductPart = 192;
 
   // Compiles the built-in patterns. Fails only if vectorscan does (a bug or no memory).
   static Result<std::unique_ptr<DeviceClassifier>> Create();
@@ -97,9 +100,9 @@ class DeviceClassifier {
     Workspace& operator=(const Workspace&) = delete;
     uint64_t hits() const { return hits_; }
     uint64_t misses() const { return misses_; }
-    // The device-model memo: model parts found in it, and scanned for it.
-    uint64_t model_hits() const { return model_hits_; }
-    uint64_t model_misses() const { return model_misses_; }
+    // The part memo: free parts found in it, and scanned for it.
+    uint64_t part_hits() const { return part_hits_; }
+    uint64_t part_misses() const { return part_misses_; }
 
    private:
     friend class DeviceClassifier;
@@ -108,12 +111,12 @@ class DeviceClassifier {
       uint64_t key;  // 0: empty
       DeviceInfo info;
     };
-    struct ModelEntry;  // device_classifier.cc
+    struct PartEntry;  // device_classifier.cc
     uint64_t owner_ = 0;  // DeviceClassifier::instance_ it was made for
     hs_scratch* scratch_ = nullptr;
     std::unique_ptr<CacheEntry[]> cache_;
-    std::unique_ptr<ModelEntry[]> models_;
-    uint64_t hits_ = 0, misses_ = 0, model_hits_ = 0, model_misses_ = 0;
+    std::unique_ptr<PartEntry[]> parts_;
+    uint64_t hits_ = 0, misses_ = 0, part_hits_ = 0, part_misses_ = 0;
   };
 
   // A new workspace for this classifier (allocates: call at thread/worker start).
@@ -139,7 +142,7 @@ class DeviceClassifier {
     bool operator==(const Features&) const = default;
   };
   // The fast path alone: false when the UA is not made of known shapes (the scan decides).
-  // Uses (and fills) the workspace's device-model memo.
+  // Uses (and fills) the workspace's part memo.
   bool FastPathFeatures(std::string_view ua, Workspace& ws, Features* out) const;
   // The full scan alone.
   Features ScanFeatures(std::string_view ua, Workspace& ws) const;
@@ -159,12 +162,13 @@ class DeviceClassifier {
   // The full scan (the UA's first kMaxScan bytes); false when vectorscan fails.
   bool Scan(std::string_view ua, Workspace& ws, Features* out) const;
   // What the patterns (and the panel-size rule written as code) find in one text: a UA, a
-  // model part, a client hint.
+  // free part, a client hint.
   bool ScanText(std::string_view text, Workspace& ws, Features* out) const;
-  // The features of an Android device-model part ("; MODEL)" as it stands in the UA), from
-  // the memo or, on a miss, a scan of that part alone.
-  // False when vectorscan fails.
-  bool ModelFeatures(std::string_view context, Workspace& ws, Features* out) const;
+  // The features of a free part with its delimiters as they stand in the UA ("; SM-S918B
+  // Build/UP1A; wv)", "(compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+  // " Instagram 325.0.0.35.91 (iPhone14,2; iOS 17_4; en_US)"), from the memo or, on a miss, a
+  // scan of that part alone. False when vectorscan fails.
+  bool PartFeatures(std::string_view context, Workspace& ws, Features* out) const;
   // Decide (and the hints) on features found by the fast path or the scan.
   DeviceInfo ClassifyFeatures(const Features& f, std::string_view ua, bool fast_path,
                               const ClientHints& hints, Workspace& ws) const;

@@ -529,58 +529,105 @@ TEST(DeviceClassifierFastPath, TestSetAgreesAndCommonBrowsersTakeIt) {
   EXPECT_GE(accepted, 20);
 }
 
-TEST(DeviceClassifierFastPath, UnknownTokensAndShapesTakeTheScan) {
+// What is not a known shape becomes a free part (scanned alone, memoized), and must give the
+// full scan's features like the rest: an unknown comment token and what follows it to ")", an
+// unknown product and what follows it to the end.
+TEST(DeviceClassifierFastPath, UnknownTokensBecomePartsThatEqualTheScan) {
+  auto ws = Classifier().NewWorkspace();
+  ASSERT_TRUE(ws.ok());
+  const char* parted[] = {
+      // A comment part anywhere in the comment, or the whole comment.
+      "Mozilla/5.0 (Windows NT 10.0; Touch; Win64; x64) AppleWebKit/537.36",
+      "Mozilla/5.0 (X11; CrKey armv7l 1.5.16041) AppleWebKit/537.36",
+      "Mozilla/5.0 (Linux; U; Android 4.4.2; en-us; SM-T530 Build/KOT49H) AppleWebKit/534.30",
+      "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+      "Mozilla/5.0 (compatible)", "Mozilla/5.0 (compatible; )",
+      "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0)",
+      "Mozilla/5.0 (Windows NT 10.0;Win64; x64) Chrome/124.0.0.0",
+      "Mozilla/5.0 (X12; Linux x86_64) Chrome/124.0.0.0",
+      "Mozilla/5.0 (Windows NT 10.0; Win32) Chrome/124.0.0.0",
+      "Mozilla/5.0 (Windows NT ; Win64) Chrome/124.0.0.0",
+      "Mozilla/5.0 (Linux; Android 9; 43UP75GU) AppleWebKit/537.36",
+      "Mozilla/5.0 (Linux; Android 7.0; Moto G (4)) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/109.0.0.0 Mobile Safari/537.36 Chrome-Lighthouse",
+      "Mozilla/5.0 (Linux; Android 11; moto g(30)) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/124.0.0.0 Mobile Safari/537.36",
+      // No comment: products alone.
+      "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; "
+      "+https://openai.com/gptbot)",
+      "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko)", "Mozilla/5.0 X11",
+      "Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "SamsungBrowser/4.0 Chrome/76.0.3809.146 TV Safari/537.36",
+      // A product part: an app or browser token, a crawler's comment after the products.
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/122.0.0.0 Safari/537.36 Vivaldi/6.6.3271.57",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "HeadlessChrome/124.0.6367.60 Safari/537.36",
+      "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, "
+      "like Gecko) Chrome/124.0.6367.201 Mobile Safari/537.36 (compatible; Googlebot/2.1; "
+      "+http://www.google.com/bot.html)",
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+      "like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/455.0.0.45.109;FBBV/575318062;FBDV/"
+      "iPhone14,2;FBMD/iPhone;FBSN/iOS;FBSV/17.4;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5]",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64)  Chrome/124.0.0.0",
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15148",
+      // An iOS build with an "x": "888x11888t" holds "x11" (found by the fuzzer); as a part
+      // it is scanned, so the pattern sees it.
+      "Mozilla/5.0 (iPhone) AppleWebKit/170 Mobile/888x11888t",
+      "Mozilla/5.0 (iPhone) AppleWebKit/170 Mobile/888x11888t X11",
+  };
+  for (const char* ua : parted) ExpectFastEqualsScan(ua, *ws.value());
+  EXPECT_GT(ws.value()->part_misses(), 0u);
+}
+
+TEST(DeviceClassifierFastPath, OtherShapesTakeTheScan) {
   auto ws = Classifier().NewWorkspace();
   ASSERT_TRUE(ws.ok());
   DeviceClassifier::Features f;
   const char* refused[] = {
-      // A free-form token is a device model only after "Android #"; a model part holding
-      // "(", a control or non-ASCII byte, none at all, or longer than kMaxModel.
-      "Mozilla/5.0 (Windows NT 10.0; Touch; Win64; x64) AppleWebKit/537.36",
-      "Mozilla/5.0 (X11; CrKey armv7l 1.5.16041) AppleWebKit/537.36",
-      "Mozilla/5.0 (Linux; U; Android 4.4.2; en-us; SM-T530 Build/KOT49H) AppleWebKit/534.30",
-      "Mozilla/5.0 (Linux; Android 11; moto g(30)) AppleWebKit/537.36 (KHTML, like Gecko) "
+      // A comment part holding unbalanced parentheses, a control or non-ASCII byte, none at
+      // all, without its ")", or longer than kMaxCommentPart.
+      "Mozilla/5.0 (Linux; Android 11; moto g(30) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/124.0.0.0 Mobile Safari/537.36",
       "Mozilla/5.0 (Linux; Android 11; Redmi\x01Note) AppleWebKit/537.36",
       "Mozilla/5.0 (Linux; Android 11; Redmi \xc3\xa9) AppleWebKit/537.36",
       "Mozilla/5.0 (Linux; Android 11; ) AppleWebKit/537.36",
       "Mozilla/5.0 (Linux; Android 11; SM-S918B AppleWebKit/537.36",
-      "Mozilla/5.0 (Linux; Android 11; SM-S918B Build/UP1A.231005.007 and a model part that is "
-      "longer than the ninety-six bytes the fast path takes) AppleWebKit/537.36",
-      // An unknown product, an app, a bot.
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/122.0.0.0 Safari/537.36 Vivaldi/6.6.3271.57",
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "HeadlessChrome/124.0.6367.60 Safari/537.36",
-      "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-      "Mozilla/5.0 (compatible)", "Mozilla/5.0", "Mozilla/5.0 ()", "",
-      // Structure: a trailing space, two spaces, ";" without a space, an unclosed comment,
-      // another Mozilla version, literal digits that are not versions.
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0.0.0 ",
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64)  Chrome/124.0.0.0",
-      "Mozilla/5.0 (Windows NT 10.0;Win64; x64) Chrome/124.0.0.0",
       "Mozilla/5.0 (Windows NT 10.0; Win64; x64 Chrome/124.0.0.0",
+      "Mozilla/5.0 (Linux; Android 11; SM-S918B Build/UP1A.231005.007 and a comment part that "
+      "is longer than the one hundred and twenty-eight bytes the fast path takes in a comment) "
+      "AppleWebKit/537.36",
+      "Mozilla/5.0 ()",
+      // A product part with a control or non-ASCII byte, or longer than kMaxProductPart.
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0.0.0 Caf\xc3\xa9/1.0",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0.0.0 App/1\t2",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0.0.0 App/1.0 (a product part "
+      "that runs on and on, longer than the one hundred and ninety-two bytes that the fast path "
+      "takes after the products it knows; such UAs are rare, and the full scan takes them all)",
+      // Structure: no comment, another Mozilla version, no space after the comment, a
+      // trailing space.
+      "Mozilla/5.0", "Mozilla/5.0 ", "",
       "Mozilla/4.0 (Windows NT 10.0; Win64; x64) Chrome/124.0.0.0",
-      "Mozilla/5.0 (X12; Linux x86_64) Chrome/124.0.0.0",
-      "Mozilla/5.0 (Windows NT 10.0; Win32) Chrome/124.0.0.0",
-      "Mozilla/5.0 (Windows NT ; Win64) Chrome/124.0.0.0",
-      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15148",
-      // An iOS build with an "x": "888x11888t" holds "x11" (found by the fuzzer).
-      "Mozilla/5.0 (iPhone) AppleWebKit/170 Mobile/888x11888t",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64)Chrome/124.0.0.0",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0.0.0 ",
+      // Not a browser's shape at all.
+      "curl/8.5.0", "Googlebot-Image/1.0", "Opera/9.80 (Windows NT 6.1) Presto/2.12.388",
   };
   for (const char* ua : refused)
     EXPECT_FALSE(Classifier().FastPathFeatures(ua, *ws.value(), &f)) << ua;
   EXPECT_FALSE(Classifier().FastPathFeatures(std::string_view(), *ws.value(), &f));
   std::string nul("Mozilla/5.0 (Windows NT 10.0; Win64\0; x64) Chrome/1", 51);
   EXPECT_FALSE(Classifier().FastPathFeatures(nul, *ws.value(), &f));
+  std::string nul_product("Mozilla/5.0 (Windows NT 10.0; Win64) Chrome/1 A\0B", 49);
+  EXPECT_FALSE(Classifier().FastPathFeatures(nul_product, *ws.value(), &f));
   std::string long_ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)";
   while (long_ua.size() < 2000) long_ua += " Chrome/124.0.0.0";
   EXPECT_FALSE(Classifier().FastPathFeatures(long_ua, *ws.value(), &f));  // beyond the length cap
 }
 
-// --- The device-model part after "Android #; " (scanned alone, memoized) must give the full
-// scan's features too, whatever it says: real models, webviews, and the words the patterns
-// look for around ";" and ")".
+// --- A comment part (scanned alone, memoized) must give the full scan's features too,
+// whatever it says and whatever comes before it: real device models after "Android #; ",
+// webviews, crawlers' comments, and the words the patterns look for around "(", ";" and ")".
 const char* const kModelParts[] = {
     "SM-S918B", "SM-S928B Build/UP1A.231005.007", "SM-S928B Build/UP1A.231005.007; wv",
     "K; wv", "wv", "Pixel 7", "Pixel 8 Pro", "Pixel C", "Pixel Tablet", "Nexus 7", "Nexus 5X",
@@ -606,10 +653,17 @@ const char* const kModelParts[] = {
     "K; 43UP75GU", "65a-1", "42", "99ABC1", "Brand Shell 536D430XF12_FHD", "MiTV-MSSP1",
 };
 
-// The comment heads that precede a model part, and product tails after it.
+// The comment heads (known tokens) that precede a comment part ("": the part is the whole
+// comment, from its "("), and product tails after it.
 const char* const kModelHeads[] = {
     "Linux; Android 14", "Linux; Android 10; K", "Android 13", "Linux; Android 9.0.1",
-    "Linux; Android 14; Mobile", "Linux; Android 12; Tablet", "X11; Linux; Android 8"};
+    "Linux; Android 14; Mobile", "Linux; Android 12; Tablet", "X11; Linux; Android 8", "",
+    "Windows NT 10.0; Win64; x64", "Macintosh; Intel Mac OS X 10_15_7", "X11; Linux x86_64",
+    "iPhone; CPU iPhone OS 17_4 like Mac OS X"};
+
+std::string WithHead(const char* head, const std::string& part) {
+  return std::string("Mozilla/5.0 (") + head + (*head != '\0' ? "; " : "") + part + ")";
+}
 const char* const kModelTails[] = {
     "",
     " AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
@@ -618,28 +672,27 @@ const char* const kModelTails[] = {
     "Safari/537.36",
     " Gecko/125.0 Firefox/125.0"};
 
-TEST(DeviceClassifierFastPath, DeviceModelPartsEqualTheScan) {
+TEST(DeviceClassifierFastPath, CommentPartsEqualTheScan) {
   auto ws = Classifier().NewWorkspace();
   ASSERT_TRUE(ws.ok());
   size_t checked = 0;
   for (const char* model : kModelParts)
     for (const char* head : kModelHeads)
       for (const char* tail : kModelTails) {
-        ExpectFastEqualsScan(std::string("Mozilla/5.0 (") + head + "; " + model + ")" + tail,
-                             *ws.value());
+        ExpectFastEqualsScan(WithHead(head, model) + tail, *ws.value());
         ++checked;
       }
-  // Each model part was scanned once (a miss) and then found in the memo; a few are known
-  // tokens ("Mobile", "x64") and need no model part.
-  EXPECT_LE(ws.value()->model_misses(), std::size(kModelParts));
-  EXPECT_GE(ws.value()->model_misses(), std::size(kModelParts) - 25);
-  EXPECT_GT(ws.value()->model_hits(), checked / 2);
+  // Each part was scanned once after "(" and once after "; " (a miss each) and then found in
+  // the memo; a few are known tokens ("Mobile", "x64") and need no part.
+  EXPECT_LE(ws.value()->part_misses(), 2 * std::size(kModelParts));
+  EXPECT_GE(ws.value()->part_misses(), 2 * std::size(kModelParts) - 50);
+  EXPECT_GT(ws.value()->part_hits(), checked / 2);
   std::printf("checked %zu UAs\n", checked);
 }
 
-// Random model parts made of the fragments the patterns look for, more distinct ones than the
-// memo holds (so slots are overwritten and reused).
-TEST(DeviceClassifierFastPath, RandomModelPartsEqualTheScan) {
+// Random comment parts made of the fragments the patterns look for, more distinct ones than
+// the memo holds (so slots are overwritten and reused).
+TEST(DeviceClassifierFastPath, RandomCommentPartsEqualTheScan) {
   auto ws = Classifier().NewWorkspace();
   ASSERT_TRUE(ws.ok());
   const char* fragments[] = {
@@ -660,15 +713,62 @@ TEST(DeviceClassifierFastPath, RandomModelPartsEqualTheScan) {
     for (size_t n = 1 + pick(6); n > 0; --n) model += fragments[pick(std::size(fragments))];
     while (model.ends_with(' ') || model.ends_with("; ")) model.pop_back();
     if (model.empty() || model.front() == ' ' || model.ends_with(";")) continue;
-    std::string ua = std::string("Mozilla/5.0 (") + kModelHeads[pick(std::size(kModelHeads))] +
-                     "; " + model + ")" + kModelTails[pick(std::size(kModelTails))];
+    std::string ua = WithHead(kModelHeads[pick(std::size(kModelHeads))], model) +
+                     kModelTails[pick(std::size(kModelTails))];
     DeviceClassifier::Features f;
     if (!Classifier().FastPathFeatures(ua, *ws.value(), &f)) continue;  // e.g. "; ;" inside
     ++accepted;
     ExpectFastEqualsScan(ua, *ws.value());
   }
   EXPECT_GT(accepted, 20000);
-  EXPECT_GT(ws.value()->model_misses(), DeviceClassifier::kModelEntries);
+  EXPECT_GT(ws.value()->part_misses(), DeviceClassifier::kPartEntries);
+}
+
+// Random product parts (an unknown product and the rest of the UA) after known products:
+// app tokens, crawlers' trailing comments, and the words patterns look for around " ", "(",
+// ";" and ")". Each part is new to the memo at first; half of them come back.
+TEST(DeviceClassifierFastPath, RandomProductPartsEqualTheScan) {
+  auto ws = Classifier().NewWorkspace();
+  ASSERT_TRUE(ws.ok());
+  auto products = DeviceClassifier::FastPathShapes(false);
+  const char* fragments[] = {
+      " ", " ", " ", "(", ")", "; ", ";", "/", "1.0", "537.36", "2.1", "+http://", "https://",
+      "www.", "compatible; ", "compatible", "Googlebot", "bingbot", "bot", "Bot", "cubot",
+      "crawler", "spider", "[FBAN/FBIOS;", "FBAV/455.0", "FB_IAB/FB4A", "Instagram ",
+      "Instagram 325.0.0.35.91 (iPhone14,2; iOS 17_4; en_US)", "Line/13.1", "Telegram",
+      "Pinterest", "Twitter", "Mobile", "mobile", "Safari/537.36", "Version/4.0", "wv)", "wv",
+      "KHTML, like Gecko", "Chrome/", "Vivaldi/6.6", "OPR/", "Edg/", "EdgA/", "SamsungBrowser/",
+      "YaBrowser/", "YaApp_Android/21.111/apad", "MiuiBrowser/", "HuaweiBrowser/", "DuckDuckGo/",
+      "Whale/", "MQQBrowser/", "GSA/", "UCBrowser/", "TV", "tv", "SmartTV", "HbbTV/1.5.1",
+      "Tizen", "webOS", "CrKey", "Xbox", "PlayStation", "Nintendo", "watch", "Quest", "Tesla",
+      "QtCarBrowser", "x11", "X11", "Linux x86_64", "Windows NT", "Mac OS X", "iPhone", "iPad",
+      "Android", "tablet", "Tablet", "43UP75GU", "; 43UP75GU", "55", "box", "Box", "agent",
+      "Agent", "java", "python", "HeadlessChrome", "Electron/28.0", "Steam", "Mail.ru", "-"};
+  std::mt19937 rng(20261131);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  std::vector<std::string> parts;
+  int accepted = 0;
+  for (int i = 0; i < 20000 && !HasFailure(); ++i) {
+    std::string part;
+    if (!parts.empty() && pick(2) == 0) {
+      part = parts[pick(parts.size())];  // a part the memo may know
+    } else {
+      for (size_t n = 1 + pick(6); n > 0; --n) part += fragments[pick(std::size(fragments))];
+      if (part.front() == ' ') continue;
+      parts.push_back(part);
+    }
+    std::string ua = WithHead(kModelHeads[pick(std::size(kModelHeads))], "K");
+    for (size_t n = pick(5); n > 0; --n)
+      ua += " " + Instance(products[pick(products.size())], kVersions[pick(kVersions.size())],
+                           "15E148", static_cast<int>(pick(3)));
+    ua += " " + part;
+    DeviceClassifier::Features f;
+    if (!Classifier().FastPathFeatures(ua, *ws.value(), &f)) continue;  // e.g. a trailing " "
+    ++accepted;
+    ExpectFastEqualsScan(ua, *ws.value());
+  }
+  EXPECT_GT(accepted, 15000);
+  EXPECT_GT(ws.value()->part_hits(), 5000u);
 }
 
 TEST(DeviceSignals, ThroughTheRegistry) {

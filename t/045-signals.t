@@ -156,6 +156,10 @@ my %ua = (
     tab_s9     => 'Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
     tv_shell   => 'Mozilla/5.0 (Linux; Android 9; Brandname Shell 536D430XF12_FHD) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0.4664.45 Mobile Safari/537.36',
     tv_sized   => 'Mozilla/5.0 (Linux; Android 11; 43UQ7500GU Build/RP1A.200720.011; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/109.0.5414.117 Safari/537.36',
+    gbot_phone => 'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.201 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+    gptbot     => 'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)',
+    fb_iphone  => 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/455.0.0.45.109;FBBV/575318062;FBDV/iPhone14,2;FBMD/iPhone;FBSN/iOS;FBSV/17.4;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5]',
+    vivaldi    => 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36 Vivaldi/6.6.3271.57',
 );
 is get('GET /dev', 'User-Agent' => $ua{chrome_win}), 'desktop|desktop|windows|chrome|0|0', 'Chrome on Windows';
 is get('GET /dev', 'User-Agent' => $ua{firefox_mac}), 'desktop|desktop|macos|firefox|0|0', 'Firefox on macOS';
@@ -184,6 +188,15 @@ like get('GET /dev', 'User-Agent' => $ua{tv_shell}), qr/^tv\|tv\|android\|/,
     'an Android TV by its firmware shell, though it says Mobile';
 like get('GET /dev', 'User-Agent' => $ua{tv_sized}), qr/^tv\|tv\|android\|/,
     'an Android TV by the panel size leading its model';
+# Crawlers and apps of a browser's shape: their unknown tokens are scanned as parts.
+is get('GET /dev', 'User-Agent' => $ua{gbot_phone}), 'desktop|bot|android|chrome|1|0',
+    "Googlebot's smartphone crawler: a bot, by the comment after its products";
+like get('GET /dev', 'User-Agent' => $ua{gptbot}), qr/^desktop\|bot\|.*\|1\|0$/,
+    'GPTBot (no comment, a crawler inside the product comment): a bot';
+is get('GET /dev', 'User-Agent' => $ua{fb_iphone}), 'phone|smartphone|ios|facebook|0|1',
+    "Facebook's in-app browser on an iPhone";
+is get('GET /dev', 'User-Agent' => $ua{vivaldi}), 'desktop|desktop|windows|vivaldi|0|0',
+    'Vivaldi, by the product after Chrome and Safari';
 
 # --- visitor history, interests, lifecycle (signed profile cookie) --------------------------
 my %jar;
