@@ -127,6 +127,9 @@ const Pattern kPatterns[] = {
                     R"(|ucweb|\bbrew\b|polaris|teleca|\bqtv|wap|palm|webos/[0-3]|hpwos|mot-|lge-)"},
     {kOperaMini, R"(opera mini|opios)"},
 
+    // "MID": a Mobile Internet Device, the cheap tablets' own name ("MID7015A", "TF-MID806G").
+    {kTabletModel, R"((?:\b|[-_])mid[-_ ]?\d)"},
+
     // --- Living room, consoles, wearables, cars.
     {kTv, R"(smart-?tv|smarttv|hbbtv|netcast|web0s|\btv\b|viera|bravia|aquos)"
           R"(|googletv|google ?tv|android ?tv|\batv\b|crkey|apple ?tv|appletv|tvos|roku)"
@@ -153,6 +156,15 @@ const Pattern kPatterns[] = {
     {kTvModel, R"(\b(?:t95|a95x|x96 ?(?:q|max|mini|air|w)|h96|tx[3-9]|mxq|tanix|beelink|ugoos))"},
     {kTvModel, R"(\b(?:zidoo|vontar|mecool|magicsee|pendoo|transpeed|hk1|gtking|x88|nexbox))"},
     {kTvModel, R"(\bformuler)"},
+    // TV SoCs (MStar, MediaTek and Realtek TV chips, HiSilicon and Amlogic set-top chips).
+    {kTvModel, R"((?:\b|_)(?:msd\d{3}|mt58\d\d|rtd\d{4}|hi3798|s90[5x]|s912|s922|amlogic))"},
+    // A 4K/8K or UHD screen in the model ("SOLO 4K", "Omnicast UHD"): a TV or box, unless the UA
+    // says it is a headset or a phone.
+    {kTv, R"((?:\b|_)[48]k(?:\b|_)|\b(?:ultra ?hd|uhd)\b)"},
+    {kTvModel, R"((?:\b|_)(?:t9[56]|x96(?:mate|mini|_)|m8s|neo-[ux]\d|nexbox|mk80[28]|mk90[28])"
+               R"(|ec6108|orbsmart|vorke|yundoo|nexon x\d))"},
+    // A TV word ending a model's word ("PortalTV", "BeyondTV2", "RealtekATV", "MD09TV").
+    {kTvModel, R"([a-z0-9]tv\d?(?:\b|_))"},
     // Digital signage players, and the CE devices' "(Vendor, Model, Wired|Wireless)" comment.
     {kTv, R"(brightsign|, ?(?:wired|wireless)\))"},
     // Amazon's model codes: Fire TV "AFTxxx", Fire tablets "KFxxxx".
@@ -340,31 +352,50 @@ UaText ReadUaText(std::string_view ua) {
           ua.starts_with("Mozilla/") || ua.starts_with("Opera/"), ua.starts_with("Dalvik/")};
 }
 
-// Every UA the fast path accepts starts "Mozilla/5.0 (" and a known token: not a placeholder
-// ("compatible" is no known token), not a tool word ("mozilla"), a browser's shape.
-constexpr UaText kFastPathUaText{false, true, false};
-
-// A TV model led by its panel size ("; 43UP75GU", "; 32LEX_7289"): a common diagonal, one to
-// three letters, then a digit, "_" or "-". Checked here rather than as a pattern: a pattern
-// starting with "; " costs every scan ~35 ns (every UA is full of "; "), this loop ~5 ns.
-// The full scan and the fast path's free parts run it (no known token starts with digits, so
-// on the fast path only a free part can hold one), and set kTvModel like a pattern would.
+// A TV model naming its panel size: a common diagonal, one to three capital letters, then a
+// digit, "_" or "-" ("43UP75GU", "32LEX_7289"), or after up to four letters of the maker's
+// series, then a digit ("F43F8000QG", "PTV32SS04Z", "TDTV24BS02H", "LE32CT5515AK"), in any
+// word of the model name,
+// words being split at " ", "-" and "_" ("POLARLINE_K_24PL51TC-SM", "NEKO_LT-43NX8000S",
+// "Horizont 32LE7011D"). Phones' codes put no capital after such digits ("SM-A505FN",
+// "LM-X420", "X657B", "Lenovo K50a40"). Checked here rather than as a pattern: a pattern starting with "; "
+// costs every scan ~35 ns (every UA is full of "; "), this loop a few ns. The full scan and
+// the fast path's free parts run it (a known token's word never has the shape: versions are
+// digits only, "Win64" and "x86_64" name no diagonal), and set kTvModel like a pattern would.
 bool StartsWithPanelSize(std::string_view s) {
   static constexpr uint8_t kDiagonals[] = {24, 28, 32, 39, 40, 42, 43, 48, 49, 50, 55,
                                            58, 60, 65, 70, 75, 77, 82, 85, 86, 98};
+  size_t i = 0;
+  while (i < s.size() && i < 4 && IsAsciiLetter(s[i])) ++i;  // the series
+  const bool series = i > 0;
+  s = s.substr(i);
   if (s.size() < 4 || !IsAsciiDigit(s[0]) || !IsAsciiDigit(s[1])) return false;
   const int inches = (s[0] - '0') * 10 + (s[1] - '0');
   if (std::find(std::begin(kDiagonals), std::end(kDiagonals), inches) == std::end(kDiagonals))
     return false;
-  size_t i = 2;
-  while (i < s.size() && i < 5 && IsAsciiLetter(s[i])) ++i;
-  return i > 2 && i < s.size() && (IsAsciiDigit(s[i]) || s[i] == '_' || s[i] == '-');
+  i = 2;
+  while (i < s.size() && i < 5 && s[i] >= 'A' && s[i] <= 'Z') ++i;
+  // After a series, only a digit: phones and tablets end words so ("MS50L_4G", "P40HD_T").
+  return i > 2 && i < s.size() &&
+         (IsAsciiDigit(s[i]) || (!series && (s[i] == '_' || s[i] == '-')));
+}
+
+// Does the model name at s (up to its ";" or ")") have a word naming a panel size?
+bool IsPanelSizeModel(std::string_view s) {
+  s = s.substr(0, s.find_first_of(";)"));
+  size_t word = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i < s.size() && s[i] != ' ' && s[i] != '-' && s[i] != '_') continue;
+    if (i > word && StartsWithPanelSize(s.substr(word))) return true;
+    word = i + 1;
+  }
+  return false;
 }
 
 bool HasPanelSizeModel(std::string_view ua) {
   ua = ua.substr(0, DeviceClassifier::kMaxScan);
   for (size_t i = ua.find("; "); i != std::string_view::npos; i = ua.find("; ", i + 2))
-    if (StartsWithPanelSize(ua.substr(i + 2))) return true;
+    if (IsPanelSizeModel(ua.substr(i + 2))) return true;
   return false;
 }
 
@@ -898,15 +929,17 @@ bool DeviceClassifier::FastPathFeatures(std::string_view ua, Workspace& ws,
 }
 
 DeviceInfo DeviceClassifier::ClassifyFeatures(const Features& features, std::string_view ua,
-                                              bool fast_path, const ClientHints& hints,
+                                              const ClientHints& hints,
                                               Workspace& ws) const {
-  DeviceInfo d = Decide(FeatureSet(features), fast_path ? kFastPathUaText : ReadUaText(ua));
+  // Read from the UA either way: the fast path takes placeholders too ("Mozilla/5.0 ",
+  // "Mozilla/5.0 (compatible)"), found by the useragent fuzzer.
+  DeviceInfo d = Decide(FeatureSet(features), ReadUaText(ua));
   if (!hints.empty()) {
     FeatureSet model;
     std::string_view m = Unquote(hints.model).substr(0, 128);
     if (!m.empty()) {
       ScanText(m, ws, &model);
-      if (StartsWithPanelSize(m)) model.Set(kTvModel);  // the hint is the bare model name
+      if (IsPanelSizeModel(m)) model.Set(kTvModel);  // the hint is the bare model name
     }
     ApplyHints(d, hints, model);
   }
@@ -917,13 +950,13 @@ DeviceInfo DeviceClassifier::ClassifyByScan(std::string_view ua, const ClientHin
                                             Workspace& ws) const {
   Features f;
   if (!Scan(ua, ws, &f)) return DeviceInfo{};  // fail open: "other"
-  return ClassifyFeatures(f, ua, false, hints, ws);
+  return ClassifyFeatures(f, ua, hints, ws);
 }
 
 DeviceInfo DeviceClassifier::ClassifyUncached(std::string_view ua, const ClientHints& hints,
                                               Workspace& ws) const {
   Features f;
-  if (FastPathFeatures(ua, ws, &f)) return ClassifyFeatures(f, ua, true, hints, ws);
+  if (FastPathFeatures(ua, ws, &f)) return ClassifyFeatures(f, ua, hints, ws);
   return ClassifyByScan(ua, hints, ws);
 }
 

@@ -88,7 +88,13 @@ TEST(DeviceClassifier, AndroidTvSetsAndBoxesByTheirModelNames) {
       "55LEX_8871_UTS2C", "ELED-50SMART_UHD", "SW-LED43SB300", "Model-9000_UHD",
       "IPTV-BOX Q1", "Brand Smart Box L2", "T95 MAX+", "X96Q", "X96 Max", "MXQ PRO 4K",
       "Beelink GT1", "UGOOS AM6B", "ZIDOO Z9X", "HiSmart 4K ATV4 Build/PTT1.181214.002; wv",
-      "MiTV-MSSP1"};
+      "MiTV-MSSP1",
+      // A panel size in any word of the model, maybe after the maker's series letters.
+      "F43F8000QG", "PTV32SS04Z_CIS_BK", "TDTV24BS02H", "LE32CT5515AK", "K43DLJ10US",
+      "POLARLINE_K_24PL51TC-SM", "NEKO_LT-43NX8000S", "Horizont 32LE7011D",
+      // A TV word ending a word, TV chips, box families.
+      "PortalTV", "BeyondTV2", "RealtekATV", "CVTE_MSD338_1G", "Sunwell_T95ZPLUS", "M8S PRO W",
+      "NEO-X8-H", "RKM MK902II"};
   for (const char* m : tvs) {
     EXPECT_EQ(type(m, false), "tv") << m;
     EXPECT_EQ(type(m, true), "tv") << m << " (Mobile)";
@@ -96,10 +102,21 @@ TEST(DeviceClassifier, AndroidTvSetsAndBoxesByTheirModelNames) {
   const char* phones[] = {"Infinix X6833B", "Infinix Smart 7", "SM-A546B", "2201117TG",
                           "22101316G", "5033X", "Nokia G50", "moto g 5G", "X96 Pro",
                           "Redmi Note 12", "CPH2451", "TECNO KI5k", "itel A70",
-                          "PowerShell Phone"};
+                          "PowerShell Phone",
+                          // Digits of a diagonal in phones' codes: no capital after them, or
+                          // a series without a digit after its letters.
+                          "SM-A505FN", "LM-X420", "Infinix X657B", "Lenovo K50a40",
+                          "MS50L_4G", "SM-A705F", "LG-X240"};
   for (const char* m : phones) EXPECT_EQ(type(m, true), "smartphone") << m;
-  // Not the phones' own form, but still no TV: tablets without "Mobile".
+  // Not the phones' own form, but still no TV: tablets without "Mobile"; a 4K screen is a TV
+  // or a box, but "Mobile" wins over it; a Mobile Internet Device is a tablet whatever its
+  // browser says.
   EXPECT_EQ(type("SM-X710", false), "tablet");
+  EXPECT_EQ(type("SOLO 4K", false), "tv");
+  EXPECT_EQ(type("Omnicast UHD", false), "tv");
+  EXPECT_EQ(type("Phone 4K", true), "smartphone");
+  EXPECT_EQ(type("MID7015A", true), "tablet");
+  EXPECT_EQ(type("TF-MID806G", true), "tablet");
   EXPECT_EQ(type("Lenovo TB-X606F", false), "tablet");
   // Set-top and signage players outside Android, HbbTV's crawler-like form, a TV platform
   // whose name a headset shares.
@@ -542,6 +559,8 @@ TEST(DeviceClassifierFastPath, UnknownTokensBecomePartsThatEqualTheScan) {
       "Mozilla/5.0 (Linux; U; Android 4.4.2; en-us; SM-T530 Build/KOT49H) AppleWebKit/534.30",
       "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
       "Mozilla/5.0 (compatible)", "Mozilla/5.0 (compatible; )",
+      // Placeholders are bots whichever path reads them (found by the useragent fuzzer).
+      "Mozilla/5.0  ", "Mozilla/5.0 (COMPATIBLE)",
       "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0)",
       "Mozilla/5.0 (Windows NT 10.0;Win64; x64) Chrome/124.0.0.0",
       "Mozilla/5.0 (X12; Linux x86_64) Chrome/124.0.0.0",
