@@ -156,13 +156,15 @@ const Pattern kPatterns[] = {
     {kTvModel, R"(\b(?:t95|a95x|x96 ?(?:q|max|mini|air|w)|h96|tx[3-9]|mxq|tanix|beelink|ugoos))"},
     {kTvModel, R"(\b(?:zidoo|vontar|mecool|magicsee|pendoo|transpeed|hk1|gtking|x88|nexbox))"},
     {kTvModel, R"(\bformuler)"},
+    // More box families (Minix NEO, M8S, Rikomagic MK, Huawei's EC6108 IPTV box...), also
+    // after a "_" ("Sunwell_T95ZPLUS").
+    {kTvModel, R"((?:\b|_)(?:t9[56]|x96(?:mate|mini|_)|m8s|neo-[ux]\d|mk80[28]|mk90[28])"
+               R"(|ec6108|orbsmart|vorke|yundoo|nexon x\d))"},
     // TV SoCs (MStar, MediaTek and Realtek TV chips, HiSilicon and Amlogic set-top chips).
     {kTvModel, R"((?:\b|_)(?:msd\d{3}|mt58\d\d|rtd\d{4}|hi3798|s90[5x]|s912|s922|amlogic))"},
     // A 4K/8K or UHD screen in the model ("SOLO 4K", "Omnicast UHD"): a TV or box, unless the UA
     // says it is a headset or a phone.
     {kTv, R"((?:\b|_)[48]k(?:\b|_)|\b(?:ultra ?hd|uhd)\b)"},
-    {kTvModel, R"((?:\b|_)(?:t9[56]|x96(?:mate|mini|_)|m8s|neo-[ux]\d|nexbox|mk80[28]|mk90[28])"
-               R"(|ec6108|orbsmart|vorke|yundoo|nexon x\d))"},
     // A TV word ending a model's word ("PortalTV", "BeyondTV2", "RealtekATV", "MD09TV").
     {kTvModel, R"([a-z0-9]tv\d?(?:\b|_))"},
     // Digital signage players, and the CE devices' "(Vendor, Model, Wired|Wireless)" comment.
