@@ -42,9 +42,9 @@ const DeviceClassifier& Device() {
 
 // Classifies uas in turn: "uncached", each call misses the per-thread UA cache (a UA the
 // worker has not seen) and takes the fast path when it can; or always through the full scan.
-// The device-model memo is warm, as in a worker that has seen these devices before (a new
+// The part memo is warm, as in a worker that has seen these devices and crawlers before (a new
 // browser version or another browser on the same phone); BM_DeviceClassifyUncachedNewDevice
-// measures a device never seen.
+// and BM_DeviceClassifyUncachedNewCrawler measure a device or a crawler never seen.
 void ClassifyInTurn(benchmark::State& state, const std::vector<std::string>& uas, bool by_scan) {
   auto ws = Device().NewWorkspace();
   size_t i = 0;
@@ -147,6 +147,20 @@ void BM_DeviceClassifyUncachedNewDevice(benchmark::State& state) {
       static_cast<double>(hits) / static_cast<double>(std::max<uint64_t>(1, hits + misses));
 }
 BENCHMARK(BM_DeviceClassifyUncachedNewDevice);
+
+// A crawler of a browser's shape the worker has never seen: 32768 distinct comments cycle
+// through the memo, so every call scans the comment part.
+void BM_DeviceClassifyUncachedNewCrawler(benchmark::State& state) {
+  std::vector<std::string> uas;
+  for (int m = 0; m < 32768; ++m)
+    uas.push_back("Mozilla/5.0 (compatible; ExampleBot" + std::to_string(m) +
+                  "/2.1; +http://www.example.com/bot.html)");
+  auto ws = Device().NewWorkspace();
+  size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Device().ClassifyUncached(uas[i++ % uas.size()], {}, *ws.value()));
+}
+BENCHMARK(BM_DeviceClassifyUncachedNewCrawler);
 
 void BM_DeviceClassifyUncachedChromeDesktop(benchmark::State& state) {
   const std::string ua =

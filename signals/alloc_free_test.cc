@@ -173,22 +173,26 @@ TEST(RequestPath, NoHeapAllocation) {
   EXPECT_EQ(g_allocations, 0);
   EXPECT_EQ(d.type, DeviceType::kDesktop);
 
-  // An Android UA naming its device: the model part is scanned on a memo miss, looked up on a
-  // hit (a new browser version of the same device); neither allocates.
+  // An Android UA naming its device (a comment part), a crawler after a browser's products (a
+  // product part): each part is scanned on a memo miss, looked up on a hit (a new browser
+  // version of the same device); neither allocates.
   const char* galaxy[] = {
       "Mozilla/5.0 (Linux; Android 14; SM-S928B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
       "(KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile Safari/537.36",
       "Mozilla/5.0 (Linux; Android 14; SM-S928B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
-      "(KHTML, like Gecko) Version/4.0 Chrome/125.0.6422.53 Mobile Safari/537.36"};
-  ASSERT_TRUE(device.value()->FastPathFeatures(galaxy[0], *probe_ws.value(), &features));
+      "(KHTML, like Gecko) Version/4.0 Chrome/125.0.6422.53 Mobile Safari/537.36",
+      "Mozilla/5.0 (Linux; Android 14; SM-S928B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+      "(KHTML, like Gecko) Version/4.0 Chrome/125.0.6422.53 Mobile Safari/537.36 (compatible; "
+      "Googlebot/2.1; +http://www.google.com/bot.html)"};
   for (const char* ua : galaxy) {
+    ASSERT_TRUE(device.value()->FastPathFeatures(ua, *probe_ws.value(), &features)) << ua;
     g_allocations = 0;
     g_counting = true;
     d = device.value()->Classify(ua, {});
     g_counting = false;
     EXPECT_EQ(g_allocations, 0) << ua;
-    EXPECT_EQ(d.type, DeviceType::kSmartphone) << ua;
   }
+  EXPECT_EQ(d.type, DeviceType::kBot);
 }
 
 }  // namespace
