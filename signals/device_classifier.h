@@ -170,8 +170,8 @@ class DeviceClassifier {
   // scan of that part alone. False when vectorscan fails.
   bool PartFeatures(std::string_view context, Workspace& ws, Features* out) const;
   // Decide (and the hints) on features found by the fast path or the scan.
-  DeviceInfo ClassifyFeatures(const Features& f, std::string_view ua, const ClientHints& hints,
-                              Workspace& ws) const;
+  DeviceInfo ClassifyFeatures(const Features& f, std::string_view ua, bool fast_path,
+                              const ClientHints& hints, Workspace& ws) const;
 
   hs_database* db_ = nullptr;
   size_t pattern_count_ = 0;
