@@ -362,14 +362,14 @@ UaText FastPathUaText(std::string_view ua) { return {IsPlaceholderUa(ua), true, 
 
 // A TV model naming its panel size: a common diagonal, one to three capital letters, then a
 // digit, "_" or "-" ("43UP75GU", "32LEX_7289"), or after up to four letters of the maker's
-// series, then a digit ("F43F8000QG", "PTV32SS04Z", "TDTV24BS02H", "LE32CT5515AK"), in any
-// word of the model name,
-// words being split at " ", "-" and "_" ("POLARLINE_K_24PL51TC-SM", "NEKO_LT-43NX8000S",
-// "Horizont 32LE7011D"). Phones' codes put no capital after such digits ("SM-A505FN",
-// "LM-X420", "X657B", "Lenovo K50a40"). Checked here rather than as a pattern: a pattern starting with "; "
-// costs every scan ~35 ns (every UA is full of "; "), this loop a few ns. The full scan and
-// the fast path's free parts run it (a known token's word never has the shape: versions are
-// digits only, "Win64" and "x86_64" name no diagonal), and set kTvModel like a pattern would.
+// series, then a digit ("F43F8000QG", "PTV32SS04Z", "TDTV24BS02H", "LE32CT5515AK"); in any
+// word of the model name, words being split at " ", "-" and "_" ("POLARLINE_K_24PL51TC-SM",
+// "NEKO_LT-43NX8000S", "Horizont 32LE7011D"). Phones' codes put no capital after such digits
+// ("SM-A505FN", "LM-X420", "X657B", "Lenovo K50a40"). Checked here rather than as a pattern:
+// a pattern starting with "; " costs every scan ~35 ns (every UA is full of "; "). The full
+// scan and the fast path's free parts run it (a known token's word never has the shape:
+// versions are digits only, "Win64" and "x86_64" name no diagonal), and set kTvModel like a
+// pattern would.
 bool StartsWithPanelSize(std::string_view s) {
   static constexpr auto kDiagonal = [] {  // by inches, 0-99
     std::array<bool, 100> is{};
