@@ -193,7 +193,7 @@ class Lexer {
     } else if (c == '\'') {
       Error(t.line, t.col, "strings use double quotes: \"...\"");
     } else {
-      std::string shown = (c >= 0x20 && c < 0x7f) ? std::string(1, c) : "\\x" + std::to_string(static_cast<unsigned char>(c));
+      std::string shown = IsAsciiPrintable(c) ? std::string(1, c) : "\\x" + std::to_string(static_cast<unsigned char>(c));
       Error(t.line, t.col, "unexpected character '" + shown + "'");
     }
     return false;

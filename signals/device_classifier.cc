@@ -415,7 +415,6 @@ bool IsPanelSizeModel(std::string_view s) {
 }
 
 bool HasPanelSizeModel(std::string_view ua) {
-  ua = ua.substr(0, DeviceClassifier::kMaxScan);
   for (size_t i = ua.find("; "); i != std::string_view::npos; i = ua.find("; ", i + 2))
     if (IsPanelSizeModel(ua.substr(i + 2))) return true;
   return false;
@@ -707,7 +706,7 @@ struct DeviceClassifier::FastIndex {
       char c = ua[i];
       if (c == ')' && depth-- == 0) return i > pos ? i : kNoMatch;
       if (c == '(') ++depth;
-      if (c < 0x20 || c > 0x7e) return kNoMatch;
+      if (!IsAsciiPrintable(c)) return kNoMatch;
     }
     return kNoMatch;
   }
@@ -715,9 +714,7 @@ struct DeviceClassifier::FastIndex {
   // Is ua[pos..] a product part the fast path takes: short enough, printable ASCII?
   static bool IsProductPart(std::string_view ua, size_t pos) {
     if (ua.size() - pos > DeviceClassifier::kMaxProductPart) return false;
-    for (size_t i = pos; i < ua.size(); ++i)
-      if (ua[i] < 0x20 || ua[i] > 0x7e) return false;
-    return true;
+    return std::all_of(ua.begin() + static_cast<std::ptrdiff_t>(pos), ua.end(), IsAsciiPrintable);
   }
 
   // part(context, &features) gives the features of a free part, context being the part with
@@ -726,42 +723,40 @@ struct DeviceClassifier::FastIndex {
   // 6.6" (the products' rest, from the space before the first unknown one). Patterns read those
   // delimiters ("; ?wv\)", "\(compatible"); none reaches from a known token across them, which
   // the unit tests and the useragent fuzzer check against the full scan.
+  // The comment starting at ua[pos] (after its "("): adds the features of its tokens and of
+  // its part, if any; returns the position after its ")", or kNoMatch.
+  template <class PartFn>
+  size_t Comment(std::string_view ua, size_t pos, int& tokens, FeatureSet& f,
+                 PartFn& part) const {
+    const size_t first = pos;
+    for (;;) {  // "C1; C2; ...; Cn)"
+      if (pos >= ua.size() || ++tokens > kFastMaxTokens) return kNoMatch;
+      size_t after = Token(0, ua, pos, f);
+      if (after == kNoMatch) {  // this token and the rest of the comment: a part
+        size_t close = CommentPartEnd(ua, pos);
+        if (close == kNoMatch) return kNoMatch;
+        size_t start = pos == first ? pos - 1 : pos - 2;  // "(" or "; "
+        DeviceClassifier::Features pf;
+        if (!part(ua.substr(start, close + 1 - start), &pf)) return kNoMatch;
+        f.Add(pf);
+        after = close;
+      }
+      if (ua[after] == ')') return after + 1;
+      pos = after + 2;
+    }
+  }
+
   template <class PartFn>
   bool Match(std::string_view ua, FeatureSet& out, PartFn&& part) const {
     if (ua.size() > kFastMaxLength || !ua.starts_with(kFastPrefix)) return false;
     FeatureSet f = prefix;
-    size_t pos = kFastPrefix.size();
     int tokens = 0;
-    if (pos >= ua.size()) return false;
-    if (ua[pos] != '(') {
-      --pos;  // no comment: the products start after the prefix's space
-    } else {
-      const size_t first = ++pos;
-      for (;;) {  // the comment: "C1; C2; ...; Cn)"
-        if (pos >= ua.size() || ++tokens > kFastMaxTokens) return false;
-        size_t after = Token(0, ua, pos, f);
-        if (after == kNoMatch) {  // this token and the rest of the comment: a part
-          size_t close = CommentPartEnd(ua, pos);
-          if (close == kNoMatch) return false;
-          size_t start = pos == first ? pos - 1 : pos - 2;  // "(" or "; "
-          DeviceClassifier::Features pf;
-          if (!part(ua.substr(start, close + 1 - start), &pf)) return false;
-          f.Add(pf);
-          after = close;
-        }
-        if (ua[after] == ')') {
-          pos = after + 1;
-          break;
-        }
-        pos = after + 2;
-      }
-      if (pos == ua.size()) {
-        out = f;
-        return true;
-      }
-      if (ua[pos] != ' ') return false;
+    size_t pos = kFastPrefix.size() - 1;  // the prefix's space: products follow it...
+    if (pos + 1 < ua.size() && ua[pos + 1] == '(') {  // ... or a comment does, then products
+      pos = Comment(ua, pos + 2, tokens, f, part);
+      if (pos == kNoMatch || (pos < ua.size() && ua[pos] != ' ')) return false;
     }
-    for (;;) {  // the products: " P1 P2 ... Pm"
+    while (pos < ua.size()) {  // the products: " P1 P2 ... Pm"
       ++pos;
       if (pos >= ua.size() || ++tokens > kFastMaxTokens) return false;
       size_t after = Token(1, ua, pos, f);
@@ -772,7 +767,6 @@ struct DeviceClassifier::FastIndex {
         f.Add(pf);
         break;
       }
-      if (after == ua.size()) break;
       pos = after;
     }
     out = f;
