@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <new>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +13,7 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "core/diagnostic.h"
+#include "core/reloader.h"
 #include "core/request_view.h"
 #include "core/text.h"
 
@@ -232,6 +236,68 @@ TEST(Crypto, PooledRandomNeverRepeatsAndDiffersAfterFork) {
   close(fds[1]);
   EXPECT_EQ(status, 0);
   EXPECT_NE(std::memcmp(parent, child, 16), 0);
+}
+
+// A loader that throws on the background thread (std::bad_alloc for a huge file, anything
+// else) is a rejected reload: the old object stays and the process is not terminated.
+TEST(Reloader, ALoaderThatThrowsIsARejectedReload) {
+  const std::string path = ::testing::TempDir() + "/reloader-" + std::to_string(getpid());
+  auto write = [&](const std::string& text) {
+    std::ofstream(path + ".tmp") << text;
+    ASSERT_EQ(std::rename((path + ".tmp").c_str(), path.c_str()), 0);
+  };
+  write("v1");
+  int mode = 0;  // 0: load, 1: throw std::bad_alloc, 2: throw std::runtime_error, 3: throw 42
+  auto loader = [&mode](const std::string& p) -> Result<std::shared_ptr<const std::string>> {
+    if (mode == 1) throw std::bad_alloc();
+    if (mode == 2) throw std::runtime_error("the parser gave up");
+    if (mode == 3) throw 42;
+    std::ifstream in(p);
+    return std::make_shared<const std::string>(std::istreambuf_iterator<char>(in),
+                                               std::istreambuf_iterator<char>());
+  };
+  auto created = Reloader<std::string>::Create(path, loader);
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  auto r = std::move(created).value();
+  ASSERT_EQ(*r->Current(), "v1");
+
+  struct Case {
+    int mode;
+    const char* text;
+    const char* message;
+  };
+  for (const Case& c : {Case{1, "v2", "out of memory (std::bad_alloc)"},
+                        Case{2, "v33", "the parser gave up"},
+                        Case{3, "v444", "not a std::exception"}}) {
+    mode = c.mode;
+    write(c.text);
+    ASSERT_EQ(r->Poll().outcome, ReloadOutcome::kLoading) << c.text;
+    ReloadEvent ev = r->Wait();
+    EXPECT_EQ(ev.outcome, ReloadOutcome::kRejected) << c.text;
+    EXPECT_NE(ev.message.find(path + ": loading failed with an exception: "), std::string::npos)
+        << ev.message;
+    EXPECT_NE(ev.message.find(c.message), std::string::npos) << ev.message;
+    EXPECT_EQ(*r->Current(), "v1");
+    EXPECT_EQ(r->Poll().outcome, ReloadOutcome::kUnchanged);  // that version is not retried
+  }
+  mode = 0;
+  write("v55555");
+  ASSERT_EQ(r->Poll().outcome, ReloadOutcome::kLoading);
+  EXPECT_EQ(r->Wait().outcome, ReloadOutcome::kSwapped);
+  EXPECT_EQ(*r->Current(), "v55555");
+
+  // Config time: the exception is the configuration's error.
+  mode = 2;
+  auto failed = Reloader<std::string>::Create(path, loader);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("the parser gave up"), std::string::npos);
+
+  // Destroyed while a load runs (a worker exiting): the destructor waits for the thread.
+  mode = 0;
+  write("v666666");
+  ASSERT_EQ(r->Poll().outcome, ReloadOutcome::kLoading);
+  r.reset();
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -11,6 +11,13 @@
 // Threading: Poll() and Current() must be called from one thread (the owner; an nginx
 // worker is single-threaded); only the loader runs on the background thread. The request
 // path therefore reads `current_` with no lock and no atomic beyond shared_ptr's refcount.
+//
+// Exceptions: an exception escaping a std::thread calls std::terminate, which would kill the
+// nginx worker, so the background thread catches everything the loader throws (std::bad_alloc
+// from a huge file, anything else) and turns it into a rejected reload: the old object stays
+// and the message names the file and the exception. Create() does the same at config time.
+// The destructor (worker exit, configuration reload) joins a load still running: the thread
+// uses this object, so it must finish first; it is never detached.
 #pragma once
 
 #include <sys/stat.h>
@@ -21,8 +28,11 @@
 #include <cstring>
 #include <cstdint>
 #include <functional>
+#include <exception>
 #include <memory>
+#include <new>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "core/status.h"
@@ -78,7 +88,9 @@ class Reloader {
   static Result<std::unique_ptr<Reloader>> Create(std::string path, Loader loader) {
     auto id = StatFile(path);
     if (!id.ok()) return id.status();
-    auto obj = loader(path);
+    Result<std::shared_ptr<const T>> obj = Status::Error("not loaded");
+    char what[kWhatSize];
+    if (!CallLoader(loader, path, &obj, what)) return Status::Error(ExceptionMessage(path, what));
     if (!obj.ok()) return obj.status();
     std::unique_ptr<Reloader> r(new Reloader(std::move(path), std::move(loader)));
     r->current_ = std::move(obj).value();
@@ -117,10 +129,18 @@ class Reloader {
     loading_id_ = id.value();
     done_.store(false, std::memory_order_relaxed);
     pending_ = Status::Error("not loaded");
-    worker_ = std::thread([this] {
-      pending_ = loader_(path_);
-      done_.store(true, std::memory_order_release);
-    });
+    threw_ = false;
+    try {
+      worker_ = std::thread([this] {
+        threw_ = !CallLoader(loader_, path_, &pending_, what_);
+        done_.store(true, std::memory_order_release);
+      });
+    } catch (const std::system_error& e) {
+      // No thread (EAGAIN: a process or memory limit): keep the old object and try again at
+      // the next Poll, when the limit may have passed.
+      return {ReloadOutcome::kRejected,
+              path_ + ": cannot start the reload thread: " + e.what() + " (keeping the loaded version)"};
+    }
     return {ReloadOutcome::kLoading, {}};
   }
 
@@ -135,9 +155,37 @@ class Reloader {
  private:
   Reloader(std::string path, Loader loader) : path_(std::move(path)), loader_(std::move(loader)) {}
 
+  static constexpr size_t kWhatSize = 256;
+
+  // Runs the loader; false when it threw, with what() copied into `what` (a fixed buffer: after
+  // std::bad_alloc, building a message string may throw again, so nothing here allocates).
+  static bool CallLoader(const Loader& loader, const std::string& path,
+                         Result<std::shared_ptr<const T>>* out, char (&what)[kWhatSize]) noexcept {
+    what[0] = '\0';
+    try {
+      *out = loader(path);
+      return true;
+    } catch (const std::bad_alloc&) {
+      std::strncpy(what, "out of memory (std::bad_alloc)", kWhatSize - 1);
+    } catch (const std::exception& e) {
+      std::strncpy(what, e.what(), kWhatSize - 1);
+    } catch (...) {
+      std::strncpy(what, "an exception that is not a std::exception", kWhatSize - 1);
+    }
+    what[kWhatSize - 1] = '\0';
+    return false;
+  }
+  static std::string ExceptionMessage(const std::string& path, const char* what) {
+    return path + ": loading failed with an exception: " + what;
+  }
+
   ReloadEvent Finish() {
     Result<std::shared_ptr<const T>> loaded = std::move(pending_);
     pending_ = Status::Error("not loaded");
+    if (threw_) {
+      threw_ = false;
+      loaded = Status::Error(ExceptionMessage(path_, what_));
+    }
     // The file may have changed again while loading: then what was loaded is not what the
     // identity says; the next Poll sees the newer identity and loads again.
     if (!loaded.ok()) {
@@ -161,7 +209,10 @@ class Reloader {
   bool missing_reported_ = false;
   std::thread worker_;
   std::atomic<bool> done_{false};
+  // Written by the background thread, read by the owner after done_ (acquire) or join().
   Result<std::shared_ptr<const T>> pending_{Status::Error("not loaded")};
+  bool threw_ = false;
+  char what_[kWhatSize] = {};
 };
 
 }  // namespace tailor
