@@ -74,7 +74,7 @@ class Table {
   // FindRow + Cell.
   Value Lookup(const Value& key, int column) const;
 
-  // Nearest row to a point, for geo.nearest(TABLE): the table needs number columns named
+  // Nearest row to a point (C++ API; no rules signal uses it): the table needs number columns named
   // lat/latitude and lon/lng/longitude; rows with a missing coordinate are skipped. A linear
   // scan (store lists are small); row -1 when the table has no coordinates.
   struct Nearest {
