@@ -74,6 +74,12 @@ bool ReadFile(const std::string& path, size_t max_bytes, std::string* out, std::
   return true;
 }
 
+// Compiles a signal's file as source text only ("t"): LuaJIT loads bytecode without
+// verifying it, so a `string.dump` chunk could reach memory outside the sandbox.
+int LoadText(lua_State* L, const std::string& source, const std::string& chunk_name) {
+  return luaL_loadbufferx(L, source.data(), source.size(), chunk_name.c_str(), "t");
+}
+
 void PushValue(lua_State* L, const Value& v) {
   switch (v.type) {
     case ValueType::kMissing: lua_pushnil(L); return;
@@ -163,6 +169,12 @@ bool LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
   if (decl.type != ValueType::kString && decl.type != ValueType::kNumber &&
       decl.type != ValueType::kBool)
     return fail("a Lua signal is a string, a number or a bool");
+  // LuaJIT does not verify bytecode: a crafted chunk reads and writes memory outside the
+  // sandbox. LoadText refuses it anyway; this names the problem instead of LuaJIT's
+  // "attempt to load chunk with wrong mode".
+  if (!source.empty() && source[0] == LUA_SIGNATURE[0])
+    return fail("the file is precompiled LuaJIT bytecode (it starts with ESC); only Lua "
+                "source text is accepted");
 
   // Compile and run the chunk once in a scratch sandbox: syntax errors, errors at load time
   // and a chunk that does not return a function are config errors (nginx -t fails).
@@ -170,8 +182,7 @@ bool LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
   std::unique_ptr<LuaSandbox> sandbox = LuaSandbox::Create(limits_, &sandbox_error);
   if (!sandbox) return fail(sandbox_error);
   lua_State* L = sandbox->state();
-  if (luaL_loadbuffer(L, p.source.data(), p.source.size(), p.chunk_name.c_str()) != 0)
-    return fail(ErrorText(L));
+  if (LoadText(L, p.source, p.chunk_name) != 0) return fail(ErrorText(L));
   sandbox->PushNewEnvironment();
   lua_setfenv(L, -2);
   switch (sandbox->ProtectedCall(0, 1, limits_.load_budget_factor)) {
@@ -248,7 +259,7 @@ bool LuaWorkerState::Load(size_t index, std::string* error) {
   const LuaSignalSet::Prepared& p = set_->signals_[index];
   lua_State* L = sandbox_->state();
   lua_settop(L, 0);
-  if (luaL_loadbuffer(L, p.source.data(), p.source.size(), p.chunk_name.c_str()) != 0) {
+  if (LoadText(L, p.source, p.chunk_name) != 0) {
     *error = std::string(ErrorText(L));
     lua_settop(L, 0);
     return false;

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include <lua.hpp>
+
 #include "core/arena.h"
 #include "core/request_view.h"
 #include "signals/signal_registry.h"
@@ -535,6 +537,51 @@ TEST(LuaSignalsTest, LoadErrorsAreDiagnostics) {
   EXPECT_NE(error.find("cannot read signals/missing.lua"), std::string::npos) << error;
   EXPECT_EQ(set.diagnostics().error_count(), 5u);
   EXPECT_FALSE(set.Find("notfn").has_value());
+}
+
+// LuaJIT bytecode of `chunk`, as string.dump writes it (what an attacker would put in a
+// .lua file: LuaJIT loads bytecode without verifying it).
+std::string Bytecode(const char* chunk) {
+  lua_State* L = luaL_newstate();
+  luaL_openlibs(L);
+  std::string out;
+  lua_getglobal(L, "string");
+  lua_getfield(L, -1, "dump");
+  if (luaL_loadstring(L, chunk) == 0 && lua_pcall(L, 1, 1, 0) == 0) {
+    size_t n = 0;
+    const char* s = lua_tolstring(L, -1, &n);
+    out.assign(s, n);
+  }
+  lua_close(L);
+  return out;
+}
+
+TEST(LuaSignalsTest, BytecodeIsRefused) {
+  // A chunk that would prepare fine as source.
+  const std::string bc = Bytecode("return function(req) return 'x' end");
+  ASSERT_GT(bc.size(), 4u);
+  ASSERT_EQ(bc.substr(0, 3), "\x1bLJ");
+  LuaSignalSet set(TestRegistry());
+  std::string error;
+  EXPECT_FALSE(set.PrepareSource(0, Decl("bc", ValueType::kString), bc, &error));
+  EXPECT_EQ(error.rfind("signals/bc.lua: ", 0), 0u) << error;
+  EXPECT_NE(error.find("bytecode"), std::string::npos) << error;
+  // Behind a "#!" line LuaJIT's lexer refuses bytecode itself, whatever the mode.
+  EXPECT_FALSE(set.PrepareSource(1, Decl("shebang", ValueType::kString), "#!/x\n" + bc, &error));
+  // The file read from disk: the same refusal, naming the file.
+  std::string path = testing::TempDir() + "tailor_lua_bytecode.lua";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << bc;
+  }
+  LuaSignalDecl decl = Decl("file", ValueType::kString);
+  decl.file = path;
+  EXPECT_FALSE(set.Prepare(2, decl, &error));
+  EXPECT_EQ(error.rfind(path + ": ", 0), 0u) << error;
+  EXPECT_NE(error.find("bytecode"), std::string::npos) << error;
+  std::remove(path.c_str());
+  EXPECT_EQ(set.diagnostics().error_count(), 3u);
+  EXPECT_FALSE(set.Find("bc").has_value());
 }
 
 TEST(LuaSignalsTest, PrepareReadsTheFile) {
