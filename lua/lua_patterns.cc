@@ -46,11 +46,13 @@ int64_t NowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// Steps only ever grow (steps <= max_steps holds between calls): a charge that would pass
+// the budget raises before adding, so no charge, however large, can wrap the counter.
 void Charge(MatchState* ms, uint64_t n) {
-  ms->steps += n;
-  if (ms->steps > ms->max_steps)
+  if (n > ms->max_steps - ms->steps)
     luaL_error(ms->L, "pattern too complex for this subject (over %d steps)",
                static_cast<int>(ms->max_steps > 2000000000 ? 2000000000 : ms->max_steps));
+  ms->steps += n;
   if (ms->steps >= ms->next_clock_check) {
     ms->next_clock_check = ms->steps + kClockCheckSteps;
     if (ms->deadline != nullptr && NowNs() > ms->deadline->deadline_ns) {
@@ -131,6 +133,12 @@ int MatchBracketClass(int c, const char* p, const char* ec) {
   return !sig;
 }
 
+// The steps one SingleMatch of the item [p, ep) costs: a bracket class is scanned item by
+// item (and ClassEnd scans it again), so a long class costs its length, not one step.
+inline uint64_t ItemCost(const char* p, const char* ep) {
+  return *p == '[' ? static_cast<uint64_t>(ep - p) : 1;
+}
+
 int SingleMatch(int c, const char* p, const char* ep) {
   switch (*p) {
     case '.': return 1;
@@ -162,9 +170,20 @@ const char* MatchBalance(MatchState* ms, const char* s, const char* p) {
 }
 
 const char* MaxExpand(MatchState* ms, const char* s, const char* p, const char* ep) {
+  // Charged while scanning, a chunk at a time, so that a long class over a long subject
+  // stops at the budget rather than after the whole scan.
+  constexpr ptrdiff_t kChunk = 1024;
+  const uint64_t cost = ItemCost(p, ep);
   ptrdiff_t i = 0;  // counts maximum expand for item
-  while (s + i < ms->src_end && SingleMatch(uchar(*(s + i)), p, ep)) i++;
-  Charge(ms, static_cast<uint64_t>(i));
+  ptrdiff_t charged = 0;
+  while (s + i < ms->src_end && SingleMatch(uchar(*(s + i)), p, ep)) {
+    i++;
+    if (i - charged == kChunk) {
+      Charge(ms, static_cast<uint64_t>(kChunk) * cost);
+      charged = i;
+    }
+  }
+  Charge(ms, static_cast<uint64_t>(i - charged + 1) * cost);  // + the test that ended it
   // Keeps trying to match with the maximum repetitions.
   while (i >= 0) {
     const char* res = Match(ms, s + i, ep + 1);
@@ -175,9 +194,11 @@ const char* MaxExpand(MatchState* ms, const char* s, const char* p, const char* 
 }
 
 const char* MinExpand(MatchState* ms, const char* s, const char* p, const char* ep) {
+  const uint64_t cost = ItemCost(p, ep);
   for (;;) {
     const char* res = Match(ms, s, ep + 1);
     if (res != nullptr) return res;
+    Charge(ms, cost);
     if (s < ms->src_end && SingleMatch(uchar(*s), p, ep)) {
       s++;  // try with one more repetition
     } else {
@@ -207,10 +228,14 @@ const char* EndCapture(MatchState* ms, const char* s, const char* p) {
 
 const char* MatchCapture(MatchState* ms, const char* s, int l) {
   l = CheckCapture(ms, l);
+  // A position capture never matches as a back-reference (its length, -2, read as a size,
+  // is longer than any subject: Lua 5.1 and LuaJIT do the same). It compares nothing and
+  // costs nothing beyond DoMatch's step; its length must not reach Charge.
+  if (ms->capture[l].len == kCapPosition) return nullptr;
   size_t len = static_cast<size_t>(ms->capture[l].len);
-  Charge(ms, len);
-  if (static_cast<size_t>(ms->src_end - s) >= len && std::memcmp(ms->capture[l].init, s, len) == 0)
-    return s + len;
+  if (static_cast<size_t>(ms->src_end - s) < len) return nullptr;
+  Charge(ms, len);  // the bytes memcmp compares
+  if (std::memcmp(ms->capture[l].init, s, len) == 0) return s + len;
   return nullptr;
 }
 
@@ -243,6 +268,7 @@ init:  // using goto's to optimize tail recursion
           p += 2;
           if (*p != '[') luaL_error(ms->L, "missing '[' after '%%f' in pattern");
           const char* ep = ClassEnd(ms, p);
+          Charge(ms, ItemCost(p, ep));  // ClassEnd and two class tests
           char previous = (s == ms->src_init) ? '\0' : *(s - 1);
           char current = (s < ms->src_end) ? *s : '\0';
           if (MatchBracketClass(uchar(previous), p, ep - 1) ||
@@ -268,6 +294,9 @@ init:  // using goto's to optimize tail recursion
     default:
     dflt: {
       const char* ep = ClassEnd(ms, p);
+      // A bracket class: ClassEnd's scan and the SingleMatch below (a simple item is the
+      // step charged at `init`).
+      if (*p == '[') Charge(ms, ItemCost(p, ep));
       int m = s < ms->src_end && SingleMatch(uchar(*s), p, ep);
       switch (*ep) {
         case '?': {
@@ -423,6 +452,7 @@ int StrGmatch(lua_State* L) {
 void AddString(MatchState* ms, luaL_Buffer* b, const char* s, const char* e) {
   size_t l = 0;
   const char* news = lua_tolstring(ms->L, 3, &l);
+  Charge(ms, l);  // a long replacement copied at every match is work too
   for (size_t i = 0; i < l; i++) {
     if (news[i] != kEsc) {
       luaL_addchar(b, news[i]);
@@ -431,6 +461,7 @@ void AddString(MatchState* ms, luaL_Buffer* b, const char* s, const char* e) {
       if (!std::isdigit(uchar(news[i]))) {
         luaL_addchar(b, news[i]);
       } else if (news[i] == '0') {
+        Charge(ms, static_cast<uint64_t>(e - s));
         luaL_addlstring(b, s, static_cast<size_t>(e - s));
       } else {
         PushOneCapture(ms, news[i] - '1', s, e);

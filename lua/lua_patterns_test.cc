@@ -123,5 +123,56 @@ TEST_F(PatternsTest, BacktrackingIsStopped) {
   EXPECT_EQ(r, "10000");
 }
 
+// Pathological shapes must fail on the step budget, and fast.
+class PatternBudgetTest : public PatternsTest {
+ protected:
+  // Runs `code`, which returns `tostring(ok) .. " " .. tostring(err)` of a pcall.
+  void ExpectBudgetError(const char* what, const std::string& code) {
+    auto start = std::chrono::steady_clock::now();
+    std::string r = Run(code.c_str());
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(r.rfind("false ", 0), 0u) << what << ": " << r;
+    EXPECT_NE(r.find("pattern too complex"), std::string::npos) << what << ": " << r;
+    EXPECT_LT(ms, 300) << what;
+  }
+};
+
+// A back-reference to a position capture never matches, and must still cost its step. Its
+// length is -2: read as a size and charged, it would wrap the step counter and give steps
+// back, and "()x*%1" (each start scans the rest of the subject) would run quadratically
+// without nearing the budget.
+TEST_F(PatternBudgetTest, PositionCaptureBackReferenceCannotRefundSteps) {
+  const std::string subject = "local s = string.rep('x', 20000) ";
+  for (const char* p : {"()x*%1", "()x-%1$", "()(x*)%1y"}) {
+    ExpectBudgetError(p,
+                      subject + "local ok, err = pcall(ours.find, s, '" + p +
+                          "') return tostring(ok) .. ' ' .. tostring(err)");
+  }
+  // Still 5.1's result on small subjects: such a back-reference does not match.
+  EXPECT_EQ(Run("return tostring(ours.find('xxx', '()x*%1'))"), "nil");
+  EXPECT_EQ(Run("return tostring(orig.find('xxx', '()x*%1'))"), "nil");
+}
+
+// A bracket class is scanned item by item for every character it is tested on: a class of
+// 5,000 items (10,000 bytes) costs 10,000 steps per test, not one.
+TEST_F(PatternBudgetTest, LongBracketClassCostsItsLength) {
+  const std::string prelude =
+      "local s = string.rep('a', 20000) local cls = '[' .. string.rep('%d', 5000) .. ']' ";
+  for (const char* p : {"cls", "cls .. '*b'", "cls .. '-b'", "'a' .. cls .. '?b'",
+                        "'%f' .. cls"}) {
+    ExpectBudgetError(p,
+                      prelude + "local ok, err = pcall(ours.find, s, " + p +
+                          ") return tostring(ok) .. ' ' .. tostring(err)");
+  }
+  // gsub with a long replacement at every match is charged too.
+  ExpectBudgetError("gsub",
+                    "local ok, err = pcall(ours.gsub, string.rep('a', 20000), 'a', "
+                    "string.rep('b', 1000)) return tostring(ok) .. ' ' .. tostring(err)");
+  // Ordinary classes on ordinary subjects stay well within the budget.
+  EXPECT_EQ(Run("return tostring(ours.find(string.rep('x', 8000) .. '=1', '[%w_%-]+=(%d)'))"),
+            "1");
+}
+
 }  // namespace
 }  // namespace tailor
