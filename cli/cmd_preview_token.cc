@@ -2,13 +2,12 @@
 // experiment variants for `?tailor_preview=TOKEN` (see experiments/preview_token.h).
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "cli/command.h"
+#include "core/secret.h"
 #include "experiments/preview_token.h"
 
 namespace tailor::cli {
@@ -19,28 +18,6 @@ const Command kCommand = {
     "preview-token",
     "preview-token --secret FILE --set EXP=VAR... [--variant NAME] --ttl 2h",
     "make a signed, expiring ?tailor_preview= token (--check TOKEN verifies one)", Run};
-
-// The secret is the file's bytes without trailing whitespace (a trailing newline from an
-// editor must not change the key). The nginx glue reads tailor_secret the same way.
-bool ReadSecret(const std::string& path, std::string* secret, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read secret file " + path;
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *secret = ss.str();
-  while (!secret->empty() && (secret->back() == '\n' || secret->back() == '\r' ||
-                              secret->back() == ' ' || secret->back() == '\t')) {
-    secret->pop_back();
-  }
-  if (secret->size() < 16) {
-    *error = "secret file " + path + " holds fewer than 16 bytes";
-    return false;
-  }
-  return true;
-}
 
 int Run(const std::vector<std::string>& args) {
   std::string secret_path, variant, ttl_text, check;
@@ -73,12 +50,14 @@ int Run(const std::vector<std::string>& args) {
     }
   }
   if (secret_path.empty()) return UsageError(kCommand, "--secret FILE is required");
-  std::string secret, error;
-  if (!ReadSecret(secret_path, &secret, &error)) {
-    std::fprintf(stderr, "tailorc preview-token: %s\n", error.c_str());
+  // The loader nginx uses for tailor_secret: the same file gives the same key.
+  auto secret = LoadSecret(secret_path);
+  if (!secret.ok()) {
+    std::fprintf(stderr, "tailorc preview-token: %s: %s\n", secret_path.c_str(),
+                 secret.status().message().c_str());
     return 1;
   }
-  PreviewKey key = DerivePreviewKey(secret);
+  PreviewKey key = DerivePreviewKey(secret.value());
   int64_t now_s = static_cast<int64_t>(std::time(nullptr));
 
   if (!check.empty()) {

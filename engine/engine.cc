@@ -1,9 +1,8 @@
 #include "engine/engine.h"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
+#include "core/secret.h"
 #include "engine/table_binding.h"
 #include "rules/compiled.h"
 #include "experiments/experiment_assigner.h"
@@ -69,26 +68,18 @@ bool Engine::Build(Diagnostics& diags) {
   const SignalRegistry& registry = SignalRegistry::Builtin();
   bool ok = true;
 
-  // The secret: profile cookie signatures, visitor hashes, preview tokens.
+  // The secret: profile cookie signatures, visitor hashes, preview tokens, signed lifecycle
+  // values. LoadSecret is also what tailorc reads, so what it signs, nginx accepts.
   if (!config_.secret_path.empty()) {
-    std::ifstream in(config_.secret_path, std::ios::binary);
-    if (!in) {
-      ConfigError(diags, config_.secret_path, "cannot read the secret file");
+    auto secret = LoadSecret(config_.secret_path);
+    if (!secret.ok()) {
+      ConfigError(diags, config_.secret_path, secret.status().message());
       ok = false;
     } else {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      secret_ = ss.str();
-      if (!secret_.empty() && secret_.back() == '\n') secret_.pop_back();
+      secret_ = std::move(secret).value();
       preview_key_ = DerivePreviewKey(secret_);
       visitor_hash_key_ = HmacSha256Key(secret_);
-      if (secret_.size() < 32) {
-        ConfigError(diags, config_.secret_path,
-                    "the secret is " + std::to_string(secret_.size()) +
-                        " bytes; at least 32 are needed (e.g. head -c 48 /dev/urandom | "
-                        "base64 > FILE)");
-        ok = false;
-      } else if (config_.profile_enabled) {
+      if (config_.profile_enabled) {
         auto codec = ProfileCodec::Create(secret_, config_.profile);
         if (!codec.ok()) {
           ConfigError(diags, config_.secret_path, codec.status().message());

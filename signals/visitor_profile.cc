@@ -10,10 +10,9 @@
 
 #include <atomic>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/crypto.h"
+#include "core/secret.h"
 #include "core/text.h"
 
 namespace tailor {
@@ -145,15 +144,10 @@ Result<std::unique_ptr<ProfileCodec>> ProfileCodec::Create(std::string_view secr
 
 Result<std::unique_ptr<ProfileCodec>> ProfileCodec::CreateFromFile(
     const std::string& secret_path, ProfileOptions options) {
-  std::ifstream in(secret_path, std::ios::binary);
-  if (!in) return Status::Error("cannot read secret file " + secret_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string secret = ss.str();
-  if (!secret.empty() && secret.back() == '\n') secret.pop_back();
-  if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-  auto codec = Create(secret, std::move(options));
-  OPENSSL_cleanse(secret.data(), secret.size());
+  auto secret = LoadSecret(secret_path);
+  if (!secret.ok()) return Status::Error(secret_path + ": " + secret.status().message());
+  auto codec = Create(secret.value(), std::move(options));
+  OPENSSL_cleanse(secret.value().data(), secret.value().size());
   if (!codec.ok()) return Status::Error(secret_path + ": " + codec.status().message());
   return codec;
 }

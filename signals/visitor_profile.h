@@ -107,8 +107,7 @@ class ProfileCodec {
   // The secret must be at least 32 bytes (the `tailor_secret FILE` contents).
   static Result<std::unique_ptr<ProfileCodec>> Create(std::string_view secret,
                                                       ProfileOptions options);
-  // Reads the secret file (whole file, trailing newline kept as part of the key material
-  // except a single final "\n" which is dropped). Fails when missing or shorter than 32 bytes.
+  // Reads the secret file with LoadSecret (core/secret.h), as nginx's tailor_secret does.
   static Result<std::unique_ptr<ProfileCodec>> CreateFromFile(const std::string& secret_path,
                                                               ProfileOptions options);
 
