@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "engine/engine.h"
 #include "engine/request_evaluation.h"
 
@@ -192,6 +194,63 @@ page "/" { variant "vip" when gold  default "home" }
   EXPECT_EQ(Request(*engine, "/", {}, {}, "visitor-1").ev->Decide().variant, "vip");
   EXPECT_EQ(Request(*engine, "/", {}, {}, "visitor-2").ev->Decide().variant, "home");
   EXPECT_EQ(Request(*engine, "/", {}, {}, "nobody").ev->Decide().variant, "home");
+}
+
+// A hot reload binds the rules' columns by name: a file whose columns moved or gained one
+// still gives crm.tier the tier; one that drops a used column is rejected, the old data kept.
+TEST(Engine, TableReloadBindsColumnsByName) {
+  TempDir dir;
+  const std::string csv =
+      dir.Write("customers.csv", "id,tier:string,spend:number\nvisitor-1,gold,1200\n");
+  EngineConfig config;
+  config.tables_reload_ms = 1;
+  config.rules_path = dir.Write("site.rules", R"(
+table crm = csv("customers.csv", key: id)
+segment gold = crm.tier == "gold"
+segment big = crm.spend > 1000
+page "/" { variant "vip" when gold  variant "big" when big  default "home" }
+)");
+  Diagnostics diags;
+  auto engine = Engine::Create(config, diags);
+  ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
+  std::string error;
+  ASSERT_TRUE(engine->StartWorker(&error));
+  auto variant = [&](const char* visitor) {
+    return std::string(Request(*engine, "/", {}, {}, visitor).ev->Decide().variant);
+  };
+  // Replaces the file (a new inode) and polls until the reload is reported.
+  auto reload = [&](const std::string& text) {
+    std::ofstream(csv + ".tmp") << text;
+    std::rename((csv + ".tmp").c_str(), csv.c_str());
+    for (int i = 0; i < 2000; ++i) {
+      auto messages = engine->Poll();
+      if (!messages.empty()) return messages[0];
+      usleep(1000);
+    }
+    return Engine::PollMessage{true, "no reload reported"};
+  };
+  EXPECT_EQ(variant("visitor-1"), "vip");
+
+  Engine::PollMessage m = reload("spend:number,tier:string,id\n1200,gold,visitor-1\n5000,silver,visitor-2\n");
+  EXPECT_FALSE(m.error) << m.text;
+  EXPECT_EQ(variant("visitor-1"), "vip");
+  EXPECT_EQ(variant("visitor-2"), "big");
+
+  m = reload("id,region,spend:number,tier:string\nvisitor-1,eu,1,gold\nvisitor-2,us,1,silver\n");
+  EXPECT_FALSE(m.error) << m.text;
+  EXPECT_EQ(variant("visitor-1"), "vip");
+  EXPECT_EQ(variant("visitor-2"), "home");
+
+  m = reload("id,spend:number\nvisitor-1,1\nvisitor-2,5000\n");  // tier removed
+  EXPECT_TRUE(m.error) << m.text;
+  EXPECT_NE(m.text.find("column 'tier' was removed"), std::string::npos) << m.text;
+  EXPECT_EQ(variant("visitor-1"), "vip");
+  EXPECT_EQ(variant("visitor-2"), "home");
+
+  m = reload("id,tier:bool,spend:number\nvisitor-1,true,1\n");  // tier changed type
+  EXPECT_TRUE(m.error) << m.text;
+  EXPECT_NE(m.text.find("changed type"), std::string::npos) << m.text;
+  EXPECT_EQ(variant("visitor-1"), "vip");
 }
 
 TEST(Engine, ConfigurationErrorsAreReported) {

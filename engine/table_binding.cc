@@ -26,7 +26,9 @@ bool TableBinding::Declare(size_t index, const TableDecl& decl, std::string* err
 std::optional<TableProvider::Column> TableBinding::FindColumn(size_t index,
                                                               std::string_view column) const {
   if (index >= table_of_decl_.size() || table_of_decl_[index] < 0) return std::nullopt;
-  const Table* table = registry_->Current()->at(table_of_decl_[index]);
+  // Ids are positions in the table's first version; Lookup maps them to each reloaded
+  // version's positions by name (TableSet::column).
+  const Table* table = registry_->schema(table_of_decl_[index]);
   int c = table->ColumnIndex(column);
   if (c < 0) return std::nullopt;
   return Column{c, table->ColumnType(c)};
@@ -41,7 +43,7 @@ Value TableBinding::Lookup(size_t index, int column_id, std::string_view key,
   if (static_cast<size_t>(t) >= tables->size()) return Value::Missing();
   const Table* table = tables->at(t);
   int64_t row = table->FindRow(key);
-  return table->Cell(row, column_id);
+  return table->Cell(row, tables->column(t, column_id));
 }
 
 }  // namespace tailor

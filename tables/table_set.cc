@@ -70,12 +70,28 @@ int TableRegistry::Add(std::string name, std::string path, std::string key_colum
     diags.Error(path, 0, 0, r.status().message());
     return -1;
   }
-  entries_.push_back({std::move(name), std::move(r).value()});
-  auto set = std::make_shared<TableSet>(*current_);
-  set->names_.push_back(entries_.back().name);
-  set->tables_.push_back(entries_.back().reloader->Current());
-  current_ = std::move(set);
+  entries_.push_back({std::move(name), std::move(r).value(), std::move(schema)});
+  current_ = Snapshot();
   return static_cast<int>(entries_.size() - 1);
+}
+
+std::shared_ptr<const TableSet> TableRegistry::Snapshot() const {
+  auto set = std::make_shared<TableSet>();
+  for (const Entry& e : entries_) {
+    std::shared_ptr<const Table> t = e.reloader->Current();
+    // LoadTableForReload refused any version missing a schema column or changing its type,
+    // so every name resolves; -1 (a missing value at lookup) would only guard a bug.
+    std::vector<int> map;
+    map.reserve(e.schema->columns().size());
+    for (const TableColumn& c : e.schema->columns()) {
+      const int i = t->ColumnIndex(c.name);
+      map.push_back(i >= 0 && t->ColumnType(i) == c.type ? i : -1);
+    }
+    set->names_.push_back(e.name);
+    set->tables_.push_back(std::move(t));
+    set->columns_.push_back(std::move(map));
+  }
+  return set;
 }
 
 std::vector<TableReloadReport> TableRegistry::Poll() { return Collect(false); }
@@ -91,14 +107,7 @@ std::vector<TableReloadReport> TableRegistry::Collect(bool wait) {
     if (ev.outcome == ReloadOutcome::kSwapped || ev.outcome == ReloadOutcome::kRejected)
       reports.push_back({e.name, e.reloader->path(), std::move(ev)});
   }
-  if (swapped) {
-    auto set = std::make_shared<TableSet>();
-    for (Entry& e : entries_) {
-      set->names_.push_back(e.name);
-      set->tables_.push_back(e.reloader->Current());
-    }
-    current_ = std::move(set);
-  }
+  if (swapped) current_ = Snapshot();
   return reports;
 }
 

@@ -4,14 +4,15 @@
 // Config time (the rules compiler):
 //   TableRegistry reg;
 //   int t = reg.Add("customers", "/etc/tailor/customers.csv", "id", diags);  // -1 on error
-//   const Table* schema = reg.Current()->at(t);
+//   const Table* schema = reg.schema(t);
 //   int col = schema->ColumnIndex("tier");  ValueType type = schema->ColumnType(col);
 // Request path (with the snapshot the request holds, e.g. Services::tables):
-//   Value v = tables->at(t)->Lookup(key_value_from_the_by_signal, col);
+//   Value v = tables->at(t)->Lookup(key_value_from_the_by_signal, tables->column(t, col));
 // Reload (the owner thread's timer): for (auto& r : reg.Poll()) log r.event.message;
-// A new version must keep every column the first version had, with the same type (rules
-// were compiled against them; new columns are fine); otherwise it is rejected and the old
-// table stays.
+// Column indices the rules compiler keeps are those of the first version (the schema). A new
+// version must keep every column of the schema by name, with the same type, or it is
+// rejected and the old table stays; it may reorder them and add columns, so each snapshot
+// maps schema columns to the new version's positions by name (TableSet::column).
 #pragma once
 
 #include <memory>
@@ -32,11 +33,20 @@ class TableSet {
   const Table* at(int index) const { return tables_[index].get(); }
   const std::string& name(int index) const { return names_[index]; }
   size_t size() const { return tables_.size(); }
+  // The position in at(index) of column `schema_column` of the table's first version (what
+  // ColumnIndex answered when the rules were compiled); -1 when out of range. Every reload
+  // binds the schema's columns by name, so this stays right when a file reorders columns.
+  int column(int index, int schema_column) const {
+    const std::vector<int>& m = columns_[index];
+    return schema_column >= 0 && static_cast<size_t>(schema_column) < m.size() ? m[schema_column]
+                                                                               : -1;
+  }
 
  private:
   friend class TableRegistry;
   std::vector<std::string> names_;
   std::vector<std::shared_ptr<const Table>> tables_;
+  std::vector<std::vector<int>> columns_;  // per table: schema column -> column in tables_
 };
 
 struct TableReloadReport {
@@ -54,6 +64,9 @@ class TableRegistry {
   int Add(std::string name, std::string path, std::string key_column, Diagnostics& diags);
   // The current snapshot (owner thread). Requests keep the shared_ptr to their end.
   const std::shared_ptr<const TableSet>& Current() const { return current_; }
+  // The first version of table `index`: the schema whose column positions the rules keep
+  // (TableSet::column maps them into any later version).
+  const Table* schema(int index) const { return entries_[index].schema.get(); }
   // Owner thread only; never blocks.
   std::vector<TableReloadReport> Poll();
   // Waits for loads in progress (tests, CLI).
@@ -64,13 +77,17 @@ class TableRegistry {
   struct Entry {
     std::string name;
     std::unique_ptr<Reloader<Table>> reloader;
+    std::shared_ptr<const Table> schema;  // the first version: what the rules were compiled against
   };
+  // A snapshot of every entry's current table, with its columns bound to the schema by name.
+  std::shared_ptr<const TableSet> Snapshot() const;
   std::vector<Entry> entries_;
   std::shared_ptr<const TableSet> current_;
 };
 
-// Loads a CSV table for the reloader: diagnostics become one Status message (first lines),
-// and `schema` (when given) must be kept: same column names and types.
+// Loads a table (CSV or compiled) for the reloader: diagnostics become one Status message
+// (first lines), and every column of `schema` (when given) must still be there, by name, with
+// the same type (in any position).
 Result<std::shared_ptr<const Table>> LoadTableForReload(const std::string& path,
                                                         const std::string& key_column,
                                                         const Table* schema);

@@ -75,6 +75,51 @@ TEST_F(TableRegistryTest, LoadsSwapsAndRejects) {
   EXPECT_TRUE(reg.Poll().empty());
 }
 
+// The rules keep column positions of the first version; a reload binds them by name.
+TEST_F(TableRegistryTest, ReloadsBindColumnsByName) {
+  Write("id,tier,spend:number\nc1,gold,10\n");
+  TableRegistry reg;
+  Diagnostics d;
+  ASSERT_EQ(reg.Add("customers", path_, "id", d), 0);
+  const int tier = reg.schema(0)->ColumnIndex("tier");
+  const int spend = reg.schema(0)->ColumnIndex("spend");
+  ASSERT_EQ(tier, 1);
+  auto cell = [&](int schema_column, const char* key) {
+    const TableSet& s = *reg.Current();
+    return s.at(0)->Lookup(Value::String(key), s.column(0, schema_column));
+  };
+  auto reload = [&](const std::string& text) {
+    Write(text);
+    reg.Poll();
+    auto r = reg.Wait();
+    EXPECT_EQ(r.size(), 1u);
+    return r.empty() ? ReloadEvent{} : r[0].event;
+  };
+  EXPECT_EQ(cell(tier, "c1").str, "gold");
+
+  // Reordered columns.
+  EXPECT_EQ(reload("spend:number,tier,id\n20,silver,c1\n").outcome, ReloadOutcome::kSwapped);
+  EXPECT_EQ(cell(tier, "c1").str, "silver");
+  EXPECT_EQ(cell(spend, "c1").number, 20);
+  // A column inserted before the used ones.
+  EXPECT_EQ(reload("id,region,tier,spend:number\nc1,eu,platinum,30\n").outcome,
+            ReloadOutcome::kSwapped);
+  EXPECT_EQ(cell(tier, "c1").str, "platinum");
+  EXPECT_EQ(cell(spend, "c1").number, 30);
+
+  // A removed column, a changed type: rejected, the last good version stays.
+  ReloadEvent ev = reload("id,spend:number\nc1,40\n");
+  EXPECT_EQ(ev.outcome, ReloadOutcome::kRejected);
+  EXPECT_NE(ev.message.find(path_ + ": column 'tier' was removed"), std::string::npos) << ev.message;
+  ev = reload("tier:number,id,spend:number\n1,c1,50\n");
+  EXPECT_EQ(ev.outcome, ReloadOutcome::kRejected);
+  EXPECT_NE(ev.message.find("column 'tier' changed type from string to number"), std::string::npos)
+      << ev.message;
+  EXPECT_EQ(cell(tier, "c1").str, "platinum");
+  EXPECT_EQ(cell(spend, "c1").number, 30);
+  EXPECT_EQ(reg.Current()->column(0, 99), -1);
+}
+
 TEST_F(TableRegistryTest, AFileThatDisappearsKeepsTheTable) {
   TableRegistry reg;
   Diagnostics d;
