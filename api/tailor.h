@@ -53,7 +53,8 @@ typedef struct {
     const char *const        *own_hosts;       /* tailor_own_hosts */
     size_t                    nown_hosts;
     const char               *profile_cookie;  /* tailor_profile_cookie NAME (NULL: default) */
-    /* tailor_lifecycle registered|orders: "cookie:NAME" or "header:NAME" each */
+    /* tailor_lifecycle registered|orders: "cookie:NAME" or "header:NAME" each (values
+     * signed with the secret), or "unsigned:cookie:NAME" / "unsigned:header:NAME" */
     const char *const        *lifecycle_registered;
     size_t                    nlifecycle_registered;
     const char *const        *lifecycle_orders;
@@ -172,6 +173,8 @@ enum {
     TAILOR_ERR_RELOAD,          /* a watched file failed to reload: old data kept */
     TAILOR_ERR_MAX
 };
+    TAILOR_ERR_LIFECYCLE,       /* a signed tailor_lifecycle value with a bad or no signature
+                                   (forged or stale): ignored */
 const char *tailor_error_kind_name(int kind);
 
 /* Exposures of this request: labels (tailor_engine_exposure_label) of the experiments the

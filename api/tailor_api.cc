@@ -62,8 +62,12 @@ EvalLayout Layout(const tailor_engine_s* e, size_t nheaders) {
   return l;
 }
 
-// "cookie:NAME" or "header:NAME" (tailor_lifecycle).
+// "cookie:NAME" or "header:NAME" (tailor_lifecycle), signed; "unsigned:cookie:NAME" or
+// "unsigned:header:NAME" when the site chooses to trust what the client sends.
 bool ParseLifecycleSource(std::string_view text, LifecycleSource* out) {
+  constexpr std::string_view kUnsigned = "unsigned:";
+  out->trust_client = text.starts_with(kUnsigned);
+  if (out->trust_client) text.remove_prefix(kUnsigned.size());
   size_t colon = text.find(':');
   if (colon == std::string_view::npos || colon + 1 == text.size()) return false;
   std::string_view kind = text.substr(0, colon);
@@ -384,7 +388,8 @@ TAILOR_EXPORT void tailor_engine_exposure_label(const tailor_engine_t* engine, s
 
 TAILOR_EXPORT const char* tailor_error_kind_name(int kind) {
   static const char* const kNames[TAILOR_ERR_MAX] = {
-      "eval", "visitor_cookie", "profile", "preview", "scratch", "geo", "table", "lua", "reload"};
+      "eval", "visitor_cookie", "profile", "preview", "scratch",
+      "geo",  "table",          "lua",     "reload",  "lifecycle"};
   return kind >= 0 && kind < TAILOR_ERR_MAX ? kNames[kind] : "unknown";
 }
 

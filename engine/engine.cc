@@ -91,6 +91,28 @@ bool Engine::Build(Diagnostics& diags) {
     }
   }
 
+  // Signed lifecycle sources (the default) are verified with the secret. Without one they
+  // could never match, and trusting the client instead must be a visible choice.
+  if (config_.secret_path.empty()) {
+    for (const auto& [stage, sources] :
+         {std::pair{kLifecycleRegisteredStage, &config_.profile.registered},
+          std::pair{kLifecycleOrdersStage, &config_.profile.orders}}) {
+      for (const LifecycleSource& src : *sources) {
+        if (src.trust_client) continue;
+        std::string spelled = std::string(src.kind == LifecycleSource::Kind::kCookie
+                                              ? "cookie:"
+                                              : "header:") +
+                              src.name;
+        ConfigError(diags, "tailor_lifecycle",
+                    std::string(stage) + " source \"" + spelled +
+                        "\" takes values signed with tailor_secret, which is not set; "
+                        "configure tailor_secret, or write \"unsigned:" + spelled +
+                        "\" to trust what the client sends");
+        ok = false;
+      }
+    }
+  }
+
   referrer_ = std::make_unique<ReferrerClassifier>();
   if (!config_.referrers_path.empty() && !referrer_->LoadDatabaseFile(config_.referrers_path, diags))
     ok = false;

@@ -36,6 +36,7 @@ enum RequestError : uint32_t {
   kErrScratch = 1u << 4,
   kErrLua = 1u << 7,
 };
+  kErrLifecycle = 1u << 9,
 
 class RequestEvaluation {
  public:
@@ -63,8 +64,10 @@ class RequestEvaluation {
   std::string_view ExperimentList();
   // The updated visitor profile cookie value; 0 when there is none to write.
   size_t ProfileCookie(char* out, size_t cap);
-  // kErrLua is set when a Lua signal failed during one of this evaluation's calls.
-  uint32_t errors() const { return errors_; }
+  // kErrLua is set when a Lua signal failed during one of this evaluation's calls;
+  // kErrLifecycle when a signed lifecycle source carried a value without a valid signature
+  // (checked on the first call; nothing is read without consent).
+  uint32_t errors();
   // 1: a valid preview token forces choices (no exposure is logged or counted); 0: no token;
   // -1: a token was given but rejected (bad signature, expired, malformed).
   int preview_status() const { return preview_status_; }
@@ -99,5 +102,6 @@ class RequestEvaluation {
   PreviewToken preview_;
   int preview_status_ = 0;
 };
+  bool lifecycle_checked_ = false;
 
 }  // namespace tailor

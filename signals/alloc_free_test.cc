@@ -112,7 +112,10 @@ TEST(RequestPath, NoHeapAllocation) {
   profile.value()->Update(&p, true, u);
   char cookie[kMaxProfileCookie];
   size_t n = profile.value()->Encode(p, cookie, sizeof cookie);
-  std::string cookie_header = "logged_in=1; tailor_profile=" + std::string(cookie, n);
+  // The login marker is signed (the default): its verification runs on the request path.
+  std::string cookie_header = "logged_in=" +
+                              SignLifecycleValue(std::string(40, 'k'), "registered", "1") +
+                              "; tailor_profile=" + std::string(cookie, n);
 
   HeaderField headers[] = {
       {"User-Agent",

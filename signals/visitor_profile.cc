@@ -136,6 +136,7 @@ Result<std::unique_ptr<ProfileCodec>> ProfileCodec::Create(std::string_view secr
   SHA256_Update(&outer, opad, sizeof opad);
   std::memcpy(c->inner_, &inner, sizeof inner);
   std::memcpy(c->outer_, &outer, sizeof outer);
+  c->lifecycle_key_ = HmacSha256Key(secret);
   OPENSSL_cleanse(key, sizeof key);
   OPENSSL_cleanse(ipad, sizeof ipad);
   OPENSSL_cleanse(opad, sizeof opad);
@@ -309,12 +310,68 @@ size_t ProfileCodec::Encode(const VisitorProfile& v, char* out, size_t cap) cons
   return enc;
 }
 
-Lifecycle ProfileCodec::ObserveLifecycle(const RequestView& rq) const {
+std::string SignLifecycleValue(std::string_view secret, std::string_view stage,
+                               std::string_view value) {
+  std::string data = "lifecycle:";
+  data += stage;
+  data += ':';
+  data += value;
+  Sha256Digest d = HmacSha256(secret, data);
+  char sig[Base64UrlEncodedSize(sizeof d)];
+  Base64UrlEncode(d.data(), d.size(), sig);
+  std::string out(value);
+  out += '.';
+  out.append(sig, kLifecycleSignatureLen);
+  return out;
+}
+
+std::optional<std::string_view> ProfileCodec::SourceValue(const RequestView& rq,
+                                                          const LifecycleSource& s,
+                                                          std::string_view stage,
+                                                          bool* rejected) const {
+  std::optional<std::string_view> v = ReadSource(rq, s);
+  if (!v || s.trust_client) return v;
+  std::string_view t = TrimSpaces(*v);
+  // An empty value claims nothing (a site clears its cookie so): absent, not forged.
+  if (t.empty()) return std::nullopt;
+  size_t dot = t.rfind('.');
+  if (stage.size() > 16) return std::nullopt;  // "registered" or "orders"
+  if (dot == std::string_view::npos || dot > kMaxLifecycleValue ||
+      t.size() - dot - 1 != kLifecycleSignatureLen) {
+    *rejected = true;
+    return std::nullopt;
+  }
+  std::string_view value = t.substr(0, dot);
+  // "lifecycle:" + stage + ":" + value, on the stack: the request path allocates nothing.
+  constexpr std::string_view kPrefix = "lifecycle:";
+  char buf[kPrefix.size() + 16 + 1 + kMaxLifecycleValue];
+  size_t n = 0;
+  std::memcpy(buf, kPrefix.data(), kPrefix.size());
+  n += kPrefix.size();
+  std::memcpy(buf + n, stage.data(), stage.size());
+  n += stage.size();
+  buf[n++] = ':';
+  if (!value.empty()) std::memcpy(buf + n, value.data(), value.size());
+  n += value.size();
+  Sha256Digest d = lifecycle_key_.Sign(std::string_view(buf, n));
+  char expected[Base64UrlEncodedSize(sizeof d)];
+  Base64UrlEncode(d.data(), d.size(), expected);
+  if (!TimingSafeEqual(expected, t.data() + dot + 1, kLifecycleSignatureLen)) {
+    *rejected = true;
+    return std::nullopt;
+  }
+  return value;
+}
+
+Lifecycle ProfileCodec::ObserveLifecycle(const RequestView& rq, bool* rejected) const {
+  bool ignored = false;
+  if (rejected == nullptr) rejected = &ignored;
   Lifecycle l = Lifecycle::kAnonymous;
   for (const LifecycleSource& s : options_.registered)
-    if (auto v = ReadSource(rq, s); v && Truthy(*v)) l = Lifecycle::kRegistered;
+    if (auto v = SourceValue(rq, s, kLifecycleRegisteredStage, rejected); v && Truthy(*v))
+      l = Lifecycle::kRegistered;
   for (const LifecycleSource& s : options_.orders) {
-    auto v = ReadSource(rq, s);
+    auto v = SourceValue(rq, s, kLifecycleOrdersStage, rejected);
     if (!v || !Truthy(*v)) continue;
     std::string_view t = TrimSpaces(*v);
     long orders = 0;

@@ -15,11 +15,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/crypto.h"
 #include "core/request_view.h"
 #include "core/status.h"
 #include "signals/referrer_classifier.h"
@@ -76,10 +78,32 @@ struct VisitorProfile {
 
 // Where the site tells Tailor who the visitor is (the lifecycle recipe): a cookie or header
 // set at login and one carrying the order count set at purchase.
+//
+// A client can send any cookie or header, and the stage it claims is then kept in the signed
+// profile. So a source is signed unless configured otherwise: its value must be
+// "VALUE.SIGNATURE" (SignLifecycleValue), made by the site's backend with the same secret; a
+// value without a valid signature counts as absent. `trust_client` sources (the directive's
+// `unsigned:` prefix) take the value as sent, for sites where a forged stage does no harm.
 struct LifecycleSource {
   enum class Kind : uint8_t { kCookie, kHeader } kind = Kind::kCookie;
   std::string name;
+  bool trust_client = false;
 };
+
+// The stage names a lifecycle signature covers: "registered" and "orders".
+inline constexpr std::string_view kLifecycleRegisteredStage = "registered";
+inline constexpr std::string_view kLifecycleOrdersStage = "orders";
+// The signature of a signed lifecycle value: the first 22 characters (132 bits) of
+// base64url(HMAC-SHA256(secret, "lifecycle:" + STAGE + ":" + VALUE)), unpadded — a
+// string cut any backend does in one line. The stage is part of the MAC, so a signed
+// "registered" marker is no order count.
+inline constexpr size_t kLifecycleSignatureLen = 22;
+// Longer signed values are refused: a count or a marker is a few characters.
+inline constexpr size_t kMaxLifecycleValue = 64;
+// "VALUE.SIGNATURE", the cookie or header value the site sets (tailorc sign; the backend
+// recipe in docs/privacy.md computes the same). Configuration time and tools: allocates.
+std::string SignLifecycleValue(std::string_view secret, std::string_view stage,
+                               std::string_view value);
 
 struct ProfileOptions {
   std::string cookie_name = "tailor_profile";
@@ -119,17 +143,23 @@ class ProfileCodec {
   void Update(VisitorProfile* p, bool is_new, const ProfileUpdate& u) const;
   // Writes the cookie value (base64url) into out; returns its length, 0 if cap is too small.
   size_t Encode(const VisitorProfile& p, char* out, size_t cap) const;
-  // The lifecycle stage the request's cookies/headers declare (see ProfileOptions).
-  Lifecycle ObserveLifecycle(const RequestView& request) const;
+  // The lifecycle stage the request's cookies/headers declare (see ProfileOptions). A signed
+  // source whose value is present but not validly signed counts as absent and sets *rejected
+  // (when given), so the caller can count forged or stale values.
+  Lifecycle ObserveLifecycle(const RequestView& request, bool* rejected = nullptr) const;
 
  private:
   ProfileCodec() = default;
   void Mac(const uint8_t* data, size_t len, uint8_t tag[16]) const;
+  // A source's value: as sent when the client is trusted, else only when validly signed.
+  std::optional<std::string_view> SourceValue(const RequestView& rq, const LifecycleSource& s,
+                                              std::string_view stage, bool* rejected) const;
 
   ProfileOptions options_;
   // HMAC-SHA256 key schedule: SHA-256 states after absorbing key^ipad and key^opad.
   alignas(8) unsigned char inner_[128];
   alignas(8) unsigned char outer_[128];
+  HmacSha256Key lifecycle_key_;  // verifies signed lifecycle values
 };
 
 // Interests: `interest NAME paths ["/shoes/*", "/p/sneakers-*"]` in the rules. The set is

@@ -16,6 +16,8 @@ namespace tailor {
 namespace {
 
 const std::string kSecret = "0123456789abcdef0123456789abcdef-secret";
+// The login marker the site's backend sets: "1", signed with the secret.
+const std::string kSignedLoggedIn = SignLifecycleValue(kSecret, "registered", "1");
 constexpr int64_t kDay = 86400 * 1000LL;
 constexpr int64_t kT0 = 1767225600000LL;  // 2026-01-01T00:00:00Z
 
@@ -236,10 +238,11 @@ TEST(ProfileCodec, InterestsCappedDecayedAndEvicted) {
 }
 
 TEST(ProfileCodec, Lifecycle) {
+  // Unsigned sources (`unsigned:cookie:NAME`): the value as sent.
   ProfileOptions o;
-  o.registered.push_back({LifecycleSource::Kind::kCookie, "logged_in"});
-  o.orders.push_back({LifecycleSource::Kind::kCookie, "orders"});
-  o.orders.push_back({LifecycleSource::Kind::kHeader, "X-Orders"});
+  o.registered.push_back({LifecycleSource::Kind::kCookie, "logged_in", true});
+  o.orders.push_back({LifecycleSource::Kind::kCookie, "orders", true});
+  o.orders.push_back({LifecycleSource::Kind::kHeader, "X-Orders", true});
   auto c = MakeCodec(o);
   auto observe = [&](std::vector<HeaderField> h) {
     RequestView rv;
@@ -262,6 +265,63 @@ TEST(ProfileCodec, Lifecycle) {
   u.lifecycle = Lifecycle::kAnonymous;
   c->Update(&p, false, u);
   EXPECT_EQ(p.lifecycle, Lifecycle::kCustomer);
+}
+
+TEST(ProfileCodec, SignedLifecycleSources) {
+  // Sources are signed unless configured otherwise: a client-made value counts as absent.
+  ProfileOptions o;
+  o.registered.push_back({LifecycleSource::Kind::kCookie, "logged_in"});
+  o.orders.push_back({LifecycleSource::Kind::kCookie, "orders"});
+  o.orders.push_back({LifecycleSource::Kind::kHeader, "X-Orders"});
+  auto c = MakeCodec(o);
+  bool rejected = false;
+  auto observe = [&](std::vector<HeaderField> h) {
+    RequestView rv;
+    rv.headers = h;
+    rejected = false;
+    return LifecycleName(c->ObserveLifecycle(rv, &rejected));
+  };
+  std::string two = SignLifecycleValue(kSecret, "orders", "2");
+  std::string one = SignLifecycleValue(kSecret, "orders", "1");
+  std::string in = SignLifecycleValue(kSecret, "registered", "1");
+  ASSERT_EQ(two.size(), 2 + kLifecycleSignatureLen);
+  EXPECT_EQ(two.substr(0, 2), "2.");
+
+  // A known answer, computed independently (docs/privacy.md's Python recipe):
+  // base64url(HMAC-SHA256(kSecret, "lifecycle:orders:2"))[:22].
+  EXPECT_EQ(two, "2.lmHmqsWXD92AODIljsLWF1");
+
+  EXPECT_EQ(observe({{"Cookie", "orders=" + two}}), "repeat_customer");
+  EXPECT_FALSE(rejected);
+  EXPECT_EQ(observe({{"X-Orders", one}}), "customer");
+  EXPECT_EQ(observe({{"Cookie", "logged_in=" + in}}), "registered");
+  EXPECT_EQ(observe({{"Cookie", "logged_in=" + SignLifecycleValue(kSecret, "registered", "0")}}),
+            "anonymous");
+  EXPECT_FALSE(rejected);
+  // Nothing sent, or an empty value: absent, and nothing to count.
+  EXPECT_EQ(observe({{"Cookie", "orders="}}), "anonymous");
+  EXPECT_FALSE(rejected);
+
+  // Forged, tampered, replayed across stages, signed with another secret: absent and counted.
+  std::string other = SignLifecycleValue(kSecret + "x", "orders", "2");
+  std::string raised = two;
+  raised[0] = '9';
+  std::string bad_sig = two;
+  bad_sig.back() = bad_sig.back() == 'A' ? 'B' : 'A';
+  for (const std::string& forged :
+       {std::string("2"), std::string("2."), raised, bad_sig, other,
+        SignLifecycleValue(kSecret, "registered", "2"), two + "x", "x" + two.substr(1),
+        std::string(100, '9') + two.substr(1)}) {
+    EXPECT_EQ(observe({{"Cookie", "orders=" + forged}}), "anonymous") << forged;
+    EXPECT_TRUE(rejected) << forged;
+  }
+  // A forged count does not spoil a signed marker next to it.
+  EXPECT_EQ(observe({{"Cookie", "logged_in=" + in + "; orders=2"}}), "registered");
+  EXPECT_TRUE(rejected);
+  // A value with dots is signed whole: the signature follows the last dot.
+  std::string dotted = SignLifecycleValue(kSecret, "registered", "user.42");
+  EXPECT_EQ(observe({{"Cookie", "logged_in=" + dotted}}), "registered");
+  EXPECT_FALSE(rejected);
 }
 
 TEST(InterestSet, GlobsInOneDatabase) {
@@ -388,7 +448,7 @@ TEST(VisitorSignals, ThroughTheRegistryOverSeveralRequests) {
 
   v.clear();
   f.rv.now_ms = kT0 + 3 * kDay;
-  cookie = f.Request("/shoes/blue", "tp=" + cookie + "; logged_in=1",
+  cookie = f.Request("/shoes/blue", "tp=" + cookie + "; logged_in=" + kSignedLoggedIn,
                      "https://www.facebook.com/", &v, names);
   EXPECT_FALSE(v[0].second.boolean);
   EXPECT_EQ(v[1].second.number, 2);
@@ -410,7 +470,7 @@ TEST(VisitorSignals, ThroughTheRegistryOverSeveralRequests) {
 
   // No consent: visitor.* missing, nothing to write back; lifecycle still answers.
   v.clear();
-  std::string none = f.Request("/", "tp=" + cookie + "; logged_in=1", "", &v,
+  std::string none = f.Request("/", "tp=" + cookie + "; logged_in=" + kSignedLoggedIn, "", &v,
                                {"visitor.visits", "interest.top", "lifecycle"}, false);
   EXPECT_TRUE(v[0].second.missing());
   EXPECT_TRUE(v[1].second.missing());

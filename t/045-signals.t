@@ -9,6 +9,7 @@ use Test::More;
 use JSON::PP;
 use Cwd qw(abs_path);
 use Time::HiRes qw(sleep);
+use Digest::SHA ();
 
 require_tailor_module();
 
@@ -227,11 +228,17 @@ is visit('/vis/bags/x?utm_medium=email&utm_source=nl'),
 visit('/vis/bags/y');
 is visit('/vis/bags/z'), 'returning|new=0|visits=2|views=6|first=search|last=email|top=bags|life=anonymous',
     'three bag views overtake two shoe views';
-$jar{logged_in} = '1';
+# Lifecycle sources are signed: the values the site's backend sets (docs/privacy.md).
+sub signed {
+    my ($stage, $value) = @_;
+    (my $sig = Digest::SHA::hmac_sha256_base64("lifecycle:$stage:$value", $secret)) =~ tr{+/}{-_};
+    return "$value." . substr($sig, 0, 22);
+}
+$jar{logged_in} = signed('registered', '1');
 like visit('/vis/a'), qr/\|life=registered$/, 'a login cookie: registered';
 delete $jar{logged_in};
-like visit('/vis/a', 'X-Orders' => '1'), qr/\|life=customer$/, 'one order (header): customer';
-like visit('/vis/a', 'X-Orders' => '3'), qr/^loyal\|.*\|life=repeat_customer$/, 'three orders: repeat customer';
+like visit('/vis/a', 'X-Orders' => signed('orders', '1')), qr/\|life=customer$/, 'one order (header): customer';
+like visit('/vis/a', 'X-Orders' => signed('orders', '3')), qr/^loyal\|.*\|life=repeat_customer$/, 'three orders: repeat customer';
 like visit('/vis/a'), qr/^loyal\|.*\|life=repeat_customer$/, 'lifecycle is sticky in the profile';
 
 # Tampered, truncated, oversized, garbage profile cookies: a new visitor, never trusted.
