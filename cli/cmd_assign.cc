@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/load_rules.h"
 #include "experiments/experiment_assigner.h"
-#include "rules/rule_set.h"
 
 namespace tailor::cli {
 namespace {
@@ -34,12 +34,17 @@ int Run(const std::vector<std::string>& args) {
   }
   if (rules_path.empty()) return UsageError(kCommand, "missing the rules file");
 
+  // As nginx loads it: tables and Lua signals the rules declare are loaded too (the bucketing
+  // reads neither, but a rules file nginx serves must be one this command takes).
+  auto engine = LoadRulesLikeNginx(rules_path);
+  if (engine == nullptr) return 1;
   Diagnostics diags;
-  auto rules = RuleSet::LoadFile(rules_path, SignalRegistry::Builtin(), diags);
-  std::optional<ExperimentSet> set;
-  if (rules) set = BuildExperimentSet(*rules, diags, rules_path);
-  for (const Diagnostic& d : diags.items()) std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
-  if (!rules || !set) return 1;
+  std::optional<ExperimentSet> set = BuildExperimentSet(*engine->rules(), diags, rules_path);
+  if (!set) {
+    for (const Diagnostic& d : diags.items())
+      std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
+    return 1;
+  }
 
   std::vector<size_t> selected;
   if (!only.empty()) {

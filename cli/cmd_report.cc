@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/load_rules.h"
 #include "experiments/access_log.h"
 #include "experiments/report.h"
 #include "rules/rule_set.h"
@@ -49,12 +50,11 @@ int Run(const std::vector<std::string>& args) {
   if (options.goal.empty()) return UsageError(kCommand, "--goal is required");
 
   if (!rules_path.empty()) {
-    Diagnostics diags;
-    auto rules = RuleSet::LoadFile(rules_path, SignalRegistry::Builtin(), diags);
-    for (const Diagnostic& d : diags.items()) {
-      std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
-    }
-    if (!rules) return 1;
+    // As nginx loads it, tables and Lua signals included: the variants and weights come from
+    // the file nginx serves.
+    auto engine = LoadRulesLikeNginx(rules_path);
+    if (engine == nullptr) return 1;
+    const RuleSet* rules = engine->rules();
     const ExperimentDecl* decl = nullptr;
     for (const ExperimentDecl& d : rules->experiments()) {
       if (d.name == options.experiment) decl = &d;
