@@ -171,10 +171,10 @@ enum {
     TAILOR_ERR_TABLE,           /* table lookup failed */
     TAILOR_ERR_LUA,             /* a Lua signal failed, timed out or returned a wrong type */
     TAILOR_ERR_RELOAD,          /* a watched file failed to reload: old data kept */
-    TAILOR_ERR_MAX
-};
     TAILOR_ERR_LIFECYCLE,       /* a signed tailor_lifecycle value with a bad or no signature
                                    (forged or stale): ignored */
+    TAILOR_ERR_MAX
+};
 const char *tailor_error_kind_name(int kind);
 
 /* Exposures of this request: labels (tailor_engine_exposure_label) of the experiments the

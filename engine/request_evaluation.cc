@@ -226,6 +226,18 @@ size_t RequestEvaluation::ProfileCookie(char* out, size_t cap) {
   return n;
 }
 
+uint32_t RequestEvaluation::errors() {
+  // A forged lifecycle value is the visitor's doing whether or not a rule read lifecycle, so
+  // the check does not depend on the rules; services_.profile is null without consent.
+  if (!lifecycle_checked_) {
+    lifecycle_checked_ = true;
+    bool rejected = false;
+    if (services_.profile != nullptr) services_.profile->ObserveLifecycle(view_, &rejected);
+    if (rejected) errors_ |= kErrLifecycle;
+  }
+  return errors_;
+}
+
 }  // namespace tailor
 
 namespace tailor {
@@ -241,18 +253,6 @@ bool RequestEvaluation::SignalText(const SignalDef& signal, std::string_view* ou
       return true;
     case ValueType::kBool:
       *out = v.boolean ? "1" : "0";
-uint32_t RequestEvaluation::errors() {
-  // A forged lifecycle value is the visitor's doing whether or not a rule read lifecycle, so
-  // the check does not depend on the rules; services_.profile is null without consent.
-  if (!lifecycle_checked_) {
-    lifecycle_checked_ = true;
-    bool rejected = false;
-    if (services_.profile != nullptr) services_.profile->ObserveLifecycle(view_, &rejected);
-    if (rejected) errors_ |= kErrLifecycle;
-  }
-  return errors_;
-}
-
       return true;
     case ValueType::kNumber: {
       char* buf = arena_.AllocateChars(32);

@@ -35,8 +35,8 @@ enum RequestError : uint32_t {
   kErrPreview = 1u << 3,
   kErrScratch = 1u << 4,
   kErrLua = 1u << 7,
-};
   kErrLifecycle = 1u << 9,
+};
 
 class RequestEvaluation {
  public:
@@ -99,9 +99,9 @@ class RequestEvaluation {
   bool experiments_done_ = false;
   std::string_view experiments_;
   uint32_t errors_ = 0;
+  bool lifecycle_checked_ = false;
   PreviewToken preview_;
   int preview_status_ = 0;
 };
-  bool lifecycle_checked_ = false;
 
 }  // namespace tailor
