@@ -166,7 +166,8 @@ enum {
     TAILOR_ERR_VISITOR_COOKIE,  /* malformed visitor cookie replaced */
     TAILOR_ERR_PROFILE,         /* profile cookie rejected (signature, encoding, size) */
     TAILOR_ERR_PREVIEW,         /* bad or expired preview token */
-    TAILOR_ERR_SCRATCH,         /* per-request scratch full: a value was treated as missing */
+    TAILOR_ERR_SCRATCH,         /* the evaluation's scratch arena ran out: a value the rules
+                                   read was dropped, so the page's default was served */
     TAILOR_ERR_GEO,             /* geo lookup failed */
     TAILOR_ERR_TABLE,           /* table lookup failed */
     TAILOR_ERR_LUA,             /* a Lua signal failed, timed out or returned a wrong type */

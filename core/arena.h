@@ -1,6 +1,8 @@
 // Arena: a bump allocator over a buffer the caller provides (the nginx glue takes it from the
 // request pool). The request path uses it instead of the heap; when it is full, Allocate
-// returns nullptr and the caller treats the value as missing (fail open).
+// returns nullptr and the caller treats the value as missing (fail open). exhausted() then
+// tells the request's owner that some value was missing for want of space, not because the
+// request lacked it, so it can serve the default and count the failure.
 #pragma once
 
 #include <cstddef>
@@ -20,7 +22,10 @@ class Arena {
     uintptr_t p = reinterpret_cast<uintptr_t>(base_) + used_;
     uintptr_t aligned = (p + align - 1) & ~(static_cast<uintptr_t>(align) - 1);
     size_t pad = aligned - p;
-    if (base_ == nullptr || pad + n > capacity_ - used_) return nullptr;
+    if (base_ == nullptr || pad + n > capacity_ - used_) {
+      exhausted_ = true;
+      return nullptr;
+    }
     used_ += pad + n;
     return reinterpret_cast<void*>(aligned);
   }
@@ -40,12 +45,18 @@ class Arena {
 
   size_t used() const { return used_; }
   size_t capacity() const { return capacity_; }
-  void Reset() { used_ = 0; }
+  // True once an allocation failed (since construction or Reset).
+  bool exhausted() const { return exhausted_; }
+  void Reset() {
+    used_ = 0;
+    exhausted_ = false;
+  }
 
  private:
   char* base_ = nullptr;
   size_t capacity_ = 0;
   size_t used_ = 0;
+  bool exhausted_ = false;
 };
 
 }  // namespace tailor

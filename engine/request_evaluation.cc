@@ -111,18 +111,29 @@ Decision RequestEvaluation::Decide() {
       default_only = v.type == ValueType::kBool && v.boolean;
     }
   }
+  auto serve_default = [&](int page) {
+    decision_ = Decision{};
+    if (page < 0) return;
+    const CompiledPage& p = engine_.rules()->compiled().pages[page];
+    decision_.page = page;
+    decision_.page_pattern = p.pattern;
+    decision_.variant = p.has_default ? p.default_name : std::string_view();
+    decision_.is_default = true;
+  };
   if (default_only) {
-    int page = evaluator_->MatchPage();
-    if (page >= 0) {
-      const CompiledPage& p = engine_.rules()->compiled().pages[page];
-      decision_.page = page;
-      decision_.page_pattern = p.pattern;
-      decision_.variant = p.has_default ? p.default_name : std::string_view();
-      decision_.is_default = true;
-    }
+    serve_default(evaluator_->MatchPage());
     return decision_;
   }
   decision_ = evaluator_->Decide();
+  if (arena_.exhausted()) {
+    // A value the rules read was dropped for want of scratch space, so the variant chosen
+    // may not be the one the rules mean for this request: the page's default is the safe
+    // answer, and the experiments evaluated on the way are not what the visitor sees.
+    errors_ |= kErrScratch;
+    scratch_default_ = true;
+    serve_default(decision_.page);
+    return decision_;
+  }
   if (preview_status_ == 1 && !preview_.page_variant.empty() && decision_.page >= 0) {
     // A preview may force the page variant, if the page has one of that name.
     const CompiledRules& c = engine_.rules()->compiled();
@@ -145,17 +156,16 @@ std::string_view RequestEvaluation::Segments() {
   if (segments_done_) return segments_;
   segments_done_ = true;
   if (evaluator_ == nullptr) return segments_;
-  size_t before = arena_.used();
   segments_ = evaluator_->SegmentList();
-  if (segments_.empty() && arena_.used() == before && evaluator_ && arena_.capacity() - arena_.used() < 64)
-    errors_ |= kErrScratch;
+  if (arena_.exhausted()) errors_ |= kErrScratch;
   return segments_;
 }
 
 size_t RequestEvaluation::Exposures(size_t* ids, size_t max) {
   LuaErrorWatch lua_watch(engine_, &errors_);
-  // Previews are a reviewer's forced choices, not an experiment's traffic.
-  if (evaluator_ == nullptr || preview_status_ == 1) return 0;
+  // Previews are a reviewer's forced choices, not an experiment's traffic; a request served
+  // the default for want of scratch saw no experiment's variant.
+  if (evaluator_ == nullptr || preview_status_ == 1 || scratch_default_) return 0;
   const CompiledRules& c = engine_.rules()->compiled();
   const auto& experiments = engine_.rules()->experiments();
   size_t n = 0;
@@ -175,7 +185,7 @@ std::string_view RequestEvaluation::ExperimentList() {
   LuaErrorWatch lua_watch(engine_, &errors_);
   if (experiments_done_) return experiments_;
   experiments_done_ = true;
-  if (evaluator_ == nullptr || preview_status_ == 1) return experiments_;
+  if (evaluator_ == nullptr || preview_status_ == 1 || scratch_default_) return experiments_;
   const CompiledRules& c = engine_.rules()->compiled();
   const auto& experiments = engine_.rules()->experiments();
   size_t len = 0;

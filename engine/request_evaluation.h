@@ -53,7 +53,8 @@ class RequestEvaluation {
   RequestEvaluation(const RequestEvaluation&) = delete;
   RequestEvaluation& operator=(const RequestEvaluation&) = delete;
 
-  // The page and variant (memoized). Bots (device.bot) and default_only get the default.
+  // The page and variant (memoized). Bots (device.bot) and default_only get the default, and
+  // so does a request whose evaluation ran out of scratch space (kErrScratch).
   Decision Decide();
   // Segments the request is in, comma-separated (memoized).
   std::string_view Segments();
@@ -93,6 +94,7 @@ class RequestEvaluation {
   EvalEnv env_;
   Evaluator* evaluator_ = nullptr;
   bool decided_ = false;
+  bool scratch_default_ = false;  // Decide() served the default: the arena ran out
   Decision decision_;
   bool segments_done_ = false;
   std::string_view segments_;
