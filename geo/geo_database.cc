@@ -1,5 +1,10 @@
 #include "geo/geo_database.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctz/time_zone.h>
 
 #include <algorithm>
@@ -7,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <unordered_set>
+#include <utility>
 
 namespace tailor {
 
@@ -28,6 +34,97 @@ GeoDbKind GeoDbKindFromType(std::string_view t) {
   return GeoDbKind::kUnknown;
 }
 
+namespace {
+
+// Closes the descriptor it holds.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Same device, inode, size, modification and change times: no write reached the file.
+bool SameVersion(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+Status Errno(const std::string& path, const char* what) {
+  return Status::Error(path + ": " + what + ": " + std::strerror(errno));
+}
+
+constexpr int kSnapshotAttempts = 3;
+
+// Copies `path` into a new sealed memfd and returns it in *out. libmaxminddb maps its file
+// MAP_SHARED, so mapping the admin's file would let any write to it reach the workers: a
+// `cp` over the live file (truncate, then write) turns lookups into SIGBUS or reads of
+// half-written data that was never validated. The copy can be changed by no one (sealed
+// against writes, shrinking and growing), so what Validate checked stays what lookups read.
+// A file written while it is read is read again, and refused after kSnapshotAttempts.
+Status Snapshot(const std::string& path, UniqueFd* out) {
+  for (int attempt = 1;; ++attempt) {
+    UniqueFd src(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (src.get() < 0) return Errno(path, "cannot open");
+    struct stat before;
+    if (::fstat(src.get(), &before) != 0) return Errno(path, "cannot stat");
+    if (!S_ISREG(before.st_mode)) return Status::Error(path + ": not a regular file");
+    // (Also what a file being rewritten in place looks like between truncation and write:
+    // the reloader tries again when it changes.)
+    if (before.st_size == 0) return Status::Error(path + ": the file is empty");
+    UniqueFd mem(::memfd_create("tailor-geo", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (mem.get() < 0) return Errno(path, "memfd_create");
+    const size_t size = static_cast<size_t>(before.st_size);
+    if (::ftruncate(mem.get(), before.st_size) != 0) return Errno(path, "cannot size the copy");
+    void* dst = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, mem.get(), 0);
+    if (dst == MAP_FAILED) return Errno(path, "cannot map the copy");
+    // pread, not a mapping of the source: a file truncated meanwhile gives a short read,
+    // never SIGBUS.
+    size_t got = 0;
+    int read_errno = 0;
+    while (got < size) {
+      ssize_t n = ::pread(src.get(), static_cast<char*>(dst) + got, size - got,
+                          static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) read_errno = errno;
+      if (n <= 0) break;  // an error, or the end of a file truncated meanwhile
+      got += static_cast<size_t>(n);
+    }
+    ::munmap(dst, size);  // F_SEAL_WRITE needs no writable mapping left
+    if (read_errno != 0) {
+      errno = read_errno;
+      return Errno(path, "cannot read");
+    }
+    struct stat after;
+    if (::fstat(src.get(), &after) != 0) return Errno(path, "cannot stat");
+    if (got == size && SameVersion(before, after)) {
+      if (::fcntl(mem.get(), F_ADD_SEALS,
+                  F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+        return Errno(path, "cannot seal the copy");
+      *out = std::move(mem);
+      return Status::Ok();
+    }
+    if (attempt == kSnapshotAttempts)
+      return Status::Error(path + ": the file changed while it was read (" +
+                           std::to_string(kSnapshotAttempts) +
+                           " times); replace it with a rename (mv) rather than rewriting it");
+  }
+}
+
+}  // namespace
+
 GeoDatabase::~GeoDatabase() {
   if (open_) MMDB_close(&mmdb_);
 }
@@ -36,7 +133,14 @@ Result<std::shared_ptr<const GeoDatabase>> GeoDatabase::Open(const std::string& 
   static std::atomic<uint64_t> next_id{1};
   std::shared_ptr<GeoDatabase> db(new GeoDatabase());
   db->path_ = path;
-  int rc = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db->mmdb_);
+  UniqueFd copy;
+  Status read = Snapshot(path, &copy);
+  if (!read.ok()) return read;
+  // libmaxminddb opens a path: the copy's own, which it maps (MAP_SHARED, so the master's
+  // mapping is shared by the workers it forks) and closes; the mapping keeps the copy alive
+  // after `copy` closes below, until MMDB_close.
+  const std::string copy_path = "/proc/self/fd/" + std::to_string(copy.get());
+  int rc = MMDB_open(copy_path.c_str(), MMDB_MODE_MMAP, &db->mmdb_);
   if (rc != MMDB_SUCCESS) {
     std::string msg = path + ": libmaxminddb: " + MMDB_strerror(rc);
     if (rc == MMDB_IO_ERROR) msg += std::string(" (") + std::strerror(errno) + ")";

@@ -1,7 +1,9 @@
-// GeoDatabase: one MaxMind DB file, opened with libmaxminddb and validated completely at
-// load: libmaxminddb's own checks (metadata, layout), then every search-tree record (it must
-// point to a node, the empty marker, or inside the data section), then every data record the
-// tree references (headers, sizes, pointers, nesting, UTF-8). A file that passes can still
+// GeoDatabase: one MaxMind DB file, read at load into a private sealed copy (a memfd: the
+// file itself is never mapped, so rewriting it in place cannot reach a lookup), opened with
+// libmaxminddb and validated completely: libmaxminddb's own checks (metadata, layout), then
+// every search-tree record (it must point to a node, the empty marker, or inside the data
+// section), then every data record the tree references (headers, sizes, pointers, nesting,
+// UTF-8). A file that passes can still
 // not crash a lookup: the data reader is bounds-checked anyway (geo/mmdb_data.h).
 // Immutable after Open; shared by all requests through std::shared_ptr (hot reload keeps an
 // old database alive while a request still holds it).
@@ -37,9 +39,9 @@ GeoDbKind GeoDbKindFromType(std::string_view database_type);
 
 class GeoDatabase {
  public:
-  // Opens and validates `path`. Errors name the file and the reason (libmaxminddb's own
-  // message for what it detects): "geo.mmdb: libmaxminddb: The MaxMind DB file's data
-  // section contains bad data ...". City/Country databases also load (from the system tz
+  // Copies, opens and validates `path`. Errors name the file and the reason (libmaxminddb's
+  // own message for what it detects): "geo.mmdb: libmaxminddb: The MaxMind DB file's data
+  // section contains bad data ...", "geo.mmdb: the file changed while it was read ...". City/Country databases also load (from the system tz
   // database) every time zone their records name, for local.*.
   static Result<std::shared_ptr<const GeoDatabase>> Open(const std::string& path);
   ~GeoDatabase();

@@ -6,8 +6,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "geo/geo_service.h"
 #include "geo/geo_test_util.h"
@@ -56,8 +64,12 @@ TEST(GeoDatabase, DetectsKindsFromMetadata) {
 TEST(GeoDatabase, MissingFileNamesIt) {
   auto db = GeoDatabase::Open("/nonexistent/geo.mmdb");
   ASSERT_FALSE(db.ok());
-  EXPECT_NE(db.status().message().find("/nonexistent/geo.mmdb: libmaxminddb:"), std::string::npos)
+  EXPECT_EQ(db.status().message().rfind("/nonexistent/geo.mmdb: cannot open: ", 0), 0u)
       << db.status().message();
+  auto dir = GeoDatabase::Open(TAILOR_MAXMIND_TEST_DIR);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.status().message().find("not a regular file"), std::string::npos)
+      << dir.status().message();
 }
 
 // Every corrupt database: an error naming the file, or lookups that never crash.
@@ -146,6 +158,137 @@ TEST(GeoDatabase, TruncatedCopiesFailCleanly) {
     ExerciseOrExpectError(tmp, &errors, &opened);
   }
   std::remove(tmp.c_str());
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Rewrites `path` in place, as `cp new.mmdb live.mmdb` does: same inode, truncated, then the
+// new bytes written.
+bool RewriteInPlace(const std::string& path, const std::string& bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  return ::close(fd) == 0 && ok;
+}
+
+// The country of `ip` in `db`, "-" when missing.
+std::string CountryOf(const GeoDatabase& db, const char* ip) {
+  uint32_t off;
+  mmdb::Entry e;
+  std::string_view s;
+  if (!db.Lookup(Addr(ip).get(), &off) || !db.data().Path(off, {"country", "iso_code"}, &e) ||
+      !db.data().AsString(e, &s))
+    return "-";
+  return std::string(s);
+}
+
+// An opened database reads a private copy made at Open: the admin's file can be truncated
+// and rewritten in place under it. Mapping the file itself, the truncation makes the next
+// lookup fault (SIGBUS) and the rewrite shows another file's bytes that were never
+// validated. Run in a child process so that such a crash fails this test only.
+TEST(GeoDatabase, RewritingTheFileInPlaceLeavesTheOpenedDatabaseAlone) {
+  const std::string path =
+      ::testing::TempDir() + "/inplace-" + std::to_string(getpid()) + ".mmdb";
+  std::ofstream(path, std::ios::binary) << ReadAll(MaxmindTest("GeoIP2-City-Test.mmdb"));
+  const std::string asn = ReadAll(MaxmindTest("GeoLite2-ASN-Test.mmdb"));
+  ASSERT_GT(asn.size(), 1000u);
+  EXPECT_EXIT(
+      {
+        auto db = GeoDatabase::Open(path);
+        if (!db.ok()) {
+          std::fprintf(stderr, "open: %s\n", db.status().message().c_str());
+          std::exit(2);
+        }
+        const GeoDatabase& d = *db.value();
+        int bad = 0;
+        auto check = [&](const char* when) {
+          for (auto [ip, want] : {std::pair{"81.2.69.142", "GB"}, {"89.160.20.112", "SE"},
+                                  {"216.160.83.56", "US"}, {"1.128.0.0", "-"}}) {
+            std::string got = CountryOf(d, ip);
+            if (got != want) {
+              std::fprintf(stderr, "%s: %s is %s, want %s\n", when, ip, got.c_str(), want);
+              ++bad;
+            }
+          }
+        };
+        check("opened");
+        if (::truncate(path.c_str(), 0) != 0) std::exit(3);
+        check("after truncate");
+        if (!RewriteInPlace(path, asn)) std::exit(3);
+        check("after rewriting another database in place");
+        if (d.database_type() != "GeoIP2-City") ++bad;
+        std::exit(bad == 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  // The rewritten file opens as what it now is.
+  auto now = GeoDatabase::Open(path);
+  ASSERT_TRUE(now.ok()) << now.status().message();
+  EXPECT_EQ(now.value()->kind(), GeoDbKind::kAsn);
+  std::remove(path.c_str());
+}
+
+size_t OpenFds() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// The copy lives on in the mapping alone: an open database holds no descriptor, and closing
+// it frees the copy.
+TEST(GeoDatabase, TheCopyHoldsNoDescriptor) {
+  const size_t before = OpenFds();
+  {
+    std::vector<std::shared_ptr<const GeoDatabase>> dbs;
+    for (int i = 0; i < 10; ++i) {
+      auto db = GeoDatabase::Open(MaxmindTest("GeoIP2-City-Test.mmdb"));
+      ASSERT_TRUE(db.ok()) << db.status().message();
+      dbs.push_back(db.value());
+    }
+    EXPECT_EQ(OpenFds(), before);
+    EXPECT_EQ(CountryOf(*dbs.back(), "81.2.69.142"), "GB");
+  }
+  EXPECT_EQ(OpenFds(), before);
+}
+
+// A file rewritten in place while Open reads it: every Open either gives a database that
+// passed validation (the old or the new file) or an error naming the file; never a crash.
+TEST(GeoDatabase, OpenWhileTheFileIsRewrittenInPlace) {
+  const std::string path =
+      ::testing::TempDir() + "/rewritten-" + std::to_string(getpid()) + ".mmdb";
+  const std::string city = ReadAll(MaxmindTest("GeoIP2-City-Test.mmdb"));
+  const std::string asn = ReadAll(MaxmindTest("GeoLite2-ASN-Test.mmdb"));
+  std::ofstream(path, std::ios::binary) << city;
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      RewriteInPlace(path, i % 2 ? city : asn);
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  });
+  int opened = 0, refused = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto db = GeoDatabase::Open(path);
+    if (!db.ok()) {
+      ++refused;
+      EXPECT_EQ(db.status().message().rfind(path + ": ", 0), 0u) << db.status().message();
+      continue;
+    }
+    ++opened;
+    const GeoDatabase& d = *db.value();
+    if (d.kind() == GeoDbKind::kLocation) {
+      EXPECT_EQ(CountryOf(d, "81.2.69.142"), "GB");
+    } else {
+      EXPECT_EQ(d.kind(), GeoDbKind::kAsn);
+    }
+  }
+  stop = true;
+  writer.join();
+  EXPECT_EQ(opened + refused, 200);
+  EXPECT_GT(opened, 0);
+  std::remove(path.c_str());
 }
 
 }  // namespace
