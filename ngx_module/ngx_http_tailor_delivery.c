@@ -130,88 +130,142 @@ ngx_http_tailor_static_variant(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx
 
 
 /*
+ * The response's Cache-Control headers, one after the other: nginx 1.23 links them through
+ * ngx_table_elt_t.next, older versions keep an array of pointers.
+ */
+static ngx_table_elt_t *
+ngx_http_tailor_next_cache_control(ngx_http_request_t *r, ngx_table_elt_t *cc,
+    ngx_uint_t *i)
+{
+#if (nginx_version >= 1023000)
+    return cc ? cc->next : r->headers_out.cache_control;
+#else
+    ngx_table_elt_t  **ccp;
+
+    if (r->headers_out.cache_control.elts == NULL
+        || *i >= r->headers_out.cache_control.nelts)
+    {
+        return NULL;
+    }
+
+    ccp = r->headers_out.cache_control.elts;
+
+    return ccp[(*i)++];
+#endif
+}
+
+
+static ngx_int_t
+ngx_http_tailor_add_cache_control(ngx_http_request_t *r)
+{
+    ngx_table_elt_t   *cc;
+#if (nginx_version < 1023000)
+    ngx_table_elt_t  **ccp;
+
+    if (r->headers_out.cache_control.elts == NULL
+        && ngx_array_init(&r->headers_out.cache_control, r->pool, 1,
+                          sizeof(ngx_table_elt_t *))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ccp = ngx_array_push(&r->headers_out.cache_control);
+    if (ccp == NULL) {
+        return NGX_ERROR;
+    }
+#endif
+
+    cc = ngx_list_push(&r->headers_out.headers);
+    if (cc == NULL) {
+        return NGX_ERROR;
+    }
+
+    cc->hash = 1;
+    ngx_str_set(&cc->key, "Cache-Control");
+    ngx_str_set(&cc->value, "private");
+
+#if (nginx_version >= 1023000)
+    cc->next = NULL;
+    r->headers_out.cache_control = cc;
+#else
+    *ccp = cc;
+#endif
+
+    return NGX_OK;
+}
+
+
+/*
  * Makes the response private: keeps the origin's directives except "public" and "s-maxage"
  * (meant for shared caches), adds "private". "no-store" and "private" already suffice.
  */
 ngx_int_t
 ngx_http_tailor_private(ngx_http_request_t *r)
 {
-    u_char            *p, *start, *end, *item_end;
-    size_t             len;
-    ngx_uint_t         i;
-    ngx_table_elt_t  **ccp, *cc;
+    u_char           *p, *start, *end, *item, *item_end;
+    size_t            len;
+    ngx_uint_t        i, live, added;
+    ngx_table_elt_t  *cc;
 
-    ccp = r->headers_out.cache_control.elts;
+    live = 0;
 
-    if (r->headers_out.cache_control.elts == NULL
-        || r->headers_out.cache_control.nelts == 0)
-    {
-        if (r->headers_out.cache_control.elts == NULL
-            && ngx_array_init(&r->headers_out.cache_control, r->pool, 1,
-                              sizeof(ngx_table_elt_t *))
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        cc = ngx_list_push(&r->headers_out.headers);
-        if (cc == NULL) {
-            return NGX_ERROR;
-        }
-
-        ccp = ngx_array_push(&r->headers_out.cache_control);
-        if (ccp == NULL) {
-            return NGX_ERROR;
-        }
-
-        cc->hash = 1;
-        ngx_str_set(&cc->key, "Cache-Control");
-        ngx_str_set(&cc->value, "private");
-        *ccp = cc;
-
-        return NGX_OK;
-    }
-
-    for (i = 0; i < r->headers_out.cache_control.nelts; i++) {
-        if (ccp[i]->hash == 0) {
+    for (i = 0, cc = NULL; (cc = ngx_http_tailor_next_cache_control(r, cc, &i)); /* void */) {
+        if (cc->hash == 0) {
             continue;
         }
 
-        if (ngx_strlcasestrn(ccp[i]->value.data,
-                             ccp[i]->value.data + ccp[i]->value.len,
+        live++;
+
+        if (ngx_strlcasestrn(cc->value.data, cc->value.data + cc->value.len,
                              (u_char *) "no-store", 8 - 1) != NULL
-            || ngx_strlcasestrn(ccp[i]->value.data,
-                                ccp[i]->value.data + ccp[i]->value.len,
+            || ngx_strlcasestrn(cc->value.data, cc->value.data + cc->value.len,
                                 (u_char *) "private", 7 - 1) != NULL)
         {
             return NGX_OK;
         }
     }
 
-    /* rewrite the first header, drop the others' shared-cache directives too */
-    for (i = 0; i < r->headers_out.cache_control.nelts; i++) {
-        cc = ccp[i];
+    if (live == 0) {
+        return ngx_http_tailor_add_cache_control(r);
+    }
+
+    /* "private" goes into the first live header; every header drops shared-cache directives */
+    added = 0;
+
+    for (i = 0, cc = NULL; (cc = ngx_http_tailor_next_cache_control(r, cc, &i)); /* void */) {
         if (cc->hash == 0) {
             continue;
         }
 
-        len = (i == 0 ? sizeof("private, ") - 1 : 0) + cc->value.len;
+        /*
+         * The rewritten value holds "private" and, for every kept directive, its bytes and a
+         * ", " before it: at most one directive per comma plus one.
+         */
+        len = sizeof("private") - 1 + cc->value.len + 2;
+        for (item = cc->value.data; item < cc->value.data + cc->value.len; item++) {
+            if (*item == ',') {
+                len += 2;
+            }
+        }
+
         p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
         start = p;
-        if (i == 0) {
+        if (!added) {
             p = ngx_cpymem(p, "private", sizeof("private") - 1);
+            added = 1;
         }
 
         end = cc->value.data + cc->value.len;
 
         for (item_end = cc->value.data; item_end < end; /* void */) {
-            u_char  *item = item_end;
+            item = item_end;
 
-            while (item < end && (*item == ' ' || *item == ',')) {
+            while (item < end && (*item == ' ' || *item == '\t' || *item == ',')) {
                 item++;
             }
 
