@@ -127,6 +127,8 @@ typedef struct {
     int           consent;       /* 0: no stored visitor data is read or written */
     int           default_only;  /* 1: serve the page's default (HEAD, ...) */
     tailor_str_t  preview_token; /* ?tailor_preview= or its cookie; empty: none */
+    tailor_str_t  visitor_cookie; /* the visitor ID cookie's name: without consent the
+                                     rules see neither it nor the profile cookie */
 } tailor_eval_options_t;
 
 size_t tailor_eval_size(const tailor_engine_t *engine, size_t nheaders);

@@ -282,6 +282,7 @@ TAILOR_EXPORT tailor_eval_t* tailor_eval_init(const tailor_engine_t* engine,
     opts.consent = options->consent != 0;
     opts.default_only = options->default_only != 0;
     opts.preview_token = View(options->preview_token);
+    opts.visitor_cookie = View(options->visitor_cookie);
 
     auto* ev = reinterpret_cast<tailor_eval_s*>(base);
     ev->engine = engine;

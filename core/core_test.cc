@@ -67,6 +67,14 @@ TEST(RequestView, HeadersCookiesQuery) {
   EXPECT_EQ(rv.FindQueryParam("flag").value(), "");
   EXPECT_EQ(rv.FindQueryParam("x").value(), "%41");
   EXPECT_FALSE(rv.FindQueryParam("utm").has_value());
+  // Hidden cookies (Tailor's own, without consent) are not found; the others still are.
+  rv.hidden_cookies[0] = "tailor_id";
+  EXPECT_FALSE(rv.FindCookie("tailor_id").has_value());
+  EXPECT_EQ(rv.FindCookie("beta").value(), "1");
+  CookieJar jar;
+  rv.cookie_jar = &jar;
+  EXPECT_FALSE(rv.FindCookie("tailor_id").has_value());
+  EXPECT_EQ(rv.FindCookie("late").value(), "2");
 }
 
 // The cookie jar answers exactly what rescanning answers: first occurrence across headers,

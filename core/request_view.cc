@@ -58,6 +58,8 @@ std::optional<std::string_view> FindCookieIn(std::string_view cookie_header, std
 }
 
 std::optional<std::string_view> RequestView::FindCookie(std::string_view name) const {
+  for (std::string_view hidden : hidden_cookies)
+    if (!hidden.empty() && hidden == name) return std::nullopt;
   if (cookie_jar == nullptr) return ScanCookies(headers, name);
   if (!cookie_jar->parsed) FillJar(headers, cookie_jar);
   for (size_t i = 0; i < cookie_jar->count; ++i) {

@@ -50,10 +50,14 @@ struct RequestView {
   socklen_t client_addr_len = 0;
   int64_t now_ms = 0;  // wall clock, ms since the epoch (nginx's cached time: no syscall)
   CookieJar* cookie_jar = nullptr;  // optional: FindCookie parses the cookies once into it
+  // Cookies FindCookie does not see: Tailor's own cookies when the visitor did not consent,
+  // so no rule, experiment unit or signal reads them. Empty names are ignored.
+  std::string_view hidden_cookies[2];
 
   // First header with this name (ASCII case-insensitive), or nullopt.
   std::optional<std::string_view> FindHeader(std::string_view name) const;
-  // Raw (undecoded) value of the first cookie with this exact name across all Cookie headers.
+  // Raw (undecoded) value of the first cookie with this exact name across all Cookie headers
+  // (none for a hidden cookie).
   std::optional<std::string_view> FindCookie(std::string_view name) const;
   // Raw (undecoded) value of the first query parameter with this exact name. A key without
   // '=' has an empty value.

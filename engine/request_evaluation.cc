@@ -50,6 +50,11 @@ RequestEvaluation::RequestEvaluation(const Engine& engine, const RequestView& vi
       env_{view_, services_, arena_, memo_, options.consent ? options.visitor_id : std::string_view(),
            options.consent} {
   view_.cookie_jar = &cookie_jar_;
+  if (!options.consent) {
+    view_.hidden_cookies[0] = options.visitor_cookie;
+    if (const ProfileCodec* codec = engine.profile_codec())
+      view_.hidden_cookies[1] = codec->options().cookie_name;
+  }
   Layout l = LayoutFor(engine);
   char* base = static_cast<char*>(state);
   std::memset(base + l.memo, 0, SignalRegistry::Builtin().memo_size());

@@ -25,6 +25,7 @@ struct RequestOptions {
   bool consent = true;          // false: no stored visitor data is read or written
   bool default_only = false;    // serve the page's default variant (HEAD, previews off, ...)
   std::string_view preview_token;  // ?tailor_preview= or its cookie; empty: none
+  std::string_view visitor_cookie;  // the visitor ID cookie's name (hidden without consent)
 };
 
 // Kinds of failure a request survives, as bits of RequestEvaluation::errors(); the same

@@ -96,7 +96,8 @@ std::string_view BucketingExperimentAssigner::Assign(size_t index, const Experim
     int forced = preview->ForcedVariantIndex(set_, index);
     if (forced >= 0) return set_.VariantName(index, forced);
   }
-  if (e.unit == UnitKind::kVisitor && !env.consent) return {};
+  // A visitor ID or a cookie is stored on the visitor's device: both need consent.
+  if ((e.unit == UnitKind::kVisitor || e.unit == UnitKind::kCookie) && !env.consent) return {};
   if (bot_ != nullptr && bot_->fn != nullptr) {
     Value is_bot = bot_->fn(SignalArgs{}, env);
     if (is_bot.type == ValueType::kBool && is_bot.boolean) return {};

@@ -234,6 +234,8 @@ experiment bycookie { unit cookie("acct") variants { a 1, b 1 } }
   std::string by_cookie(set.VariantName(1, set.Assign(1, "42")));
   EXPECT_EQ(Evaluate(f, 1, "x", {{"Cookie", "acct=42"}}).experiment, by_cookie);
   EXPECT_EQ(Evaluate(f, 1, "x", {}).experiment, "-");  // no cookie: not enrolled
+  // A cookie is stored on the visitor's device like the visitor ID: no consent, no enrolment.
+  EXPECT_EQ(Evaluate(f, 1, "x", {{"Cookie", "acct=42"}}, /*consent=*/false).experiment, "-");
 }
 
 }  // namespace
