@@ -109,6 +109,7 @@ const char* PreviewStatusName(PreviewStatus status) {
     case PreviewStatus::kTooLong: return "too long";
     case PreviewStatus::kBadSignature: return "bad signature";
     case PreviewStatus::kExpired: return "expired";
+    case PreviewStatus::kTooLate: return "expires too late";
   }
   return "?";
 }
@@ -149,6 +150,8 @@ PreviewStatus VerifyPreviewToken(std::string_view token, const PreviewKey& key, 
   PreviewToken parsed;
   if (!ParsePayload(payload, &parsed)) return PreviewStatus::kMalformed;
   if (now_ms / 1000 >= parsed.expires_s) return PreviewStatus::kExpired;
+  if (parsed.expires_s - now_ms / 1000 > kMaxPreviewLifetimeSeconds)
+    return PreviewStatus::kTooLate;
   *out = parsed;
   return PreviewStatus::kOk;
 }

@@ -28,6 +28,10 @@ class ExperimentSet;
 
 inline constexpr size_t kMaxPreviewTokenLength = 1024;  // characters of the whole token
 inline constexpr size_t kMaxPreviewChoices = 16;
+// The longest a token may stay valid: one that expires later than this after the time it is
+// checked is refused (kTooLate), so a leaked secret or a mistaken --ttl cannot mint a token
+// good for years, and the preview cookie never outlives it.
+inline constexpr int64_t kMaxPreviewLifetimeSeconds = 30 * 86400;
 // Scratch VerifyPreviewToken needs: the decoded payload.
 inline constexpr size_t kPreviewScratchSize = kMaxPreviewTokenLength * 3 / 4 + 4;
 inline constexpr size_t kPreviewMacSize = 16;
@@ -68,6 +72,7 @@ enum class PreviewStatus : unsigned char {
   kTooLong,       // over kMaxPreviewTokenLength
   kBadSignature,  // not signed with this secret (or altered)
   kExpired,       // signature fine, but past its expiry
+  kTooLate,       // signature fine, but expires more than kMaxPreviewLifetimeSeconds ahead
 };
 const char* PreviewStatusName(PreviewStatus status);  // "ok", "malformed", ...
 

@@ -121,6 +121,30 @@ TEST(PreviewTokenTest, RejectsWithReasons) {
   EXPECT_STREQ(PreviewStatusName(PreviewStatus::kExpired), "expired");
 }
 
+TEST(PreviewTokenTest, LifetimeIsBounded) {
+  // A correctly signed token that expires more than 30 days after the check is refused, so
+  // no token (and no preview cookie) stays good for years.
+  char scratch[kPreviewScratchSize];
+  PreviewToken t;
+  const int64_t now_s = 1700000000;
+  auto at_most = MakePreviewToken(Key(), {{"hero", "bold"}}, "",
+                                  now_s + kMaxPreviewLifetimeSeconds);
+  auto too_late = MakePreviewToken(Key(), {{"hero", "bold"}}, "",
+                                   now_s + kMaxPreviewLifetimeSeconds + 1);
+  auto years = MakePreviewToken(Key(), {{"hero", "bold"}}, "", now_s + 20 * 365 * 86400LL);
+  ASSERT_TRUE(at_most.ok() && too_late.ok() && years.ok());
+  EXPECT_EQ(VerifyPreviewToken(at_most.value(), Key(), now_s * 1000, scratch, &t),
+            PreviewStatus::kOk);
+  EXPECT_EQ(VerifyPreviewToken(too_late.value(), Key(), now_s * 1000, scratch, &t),
+            PreviewStatus::kTooLate);
+  EXPECT_EQ(VerifyPreviewToken(years.value(), Key(), now_s * 1000, scratch, &t),
+            PreviewStatus::kTooLate);
+  // The same token becomes acceptable once it is within 30 days of expiring.
+  EXPECT_EQ(VerifyPreviewToken(too_late.value(), Key(), (now_s + 2) * 1000, scratch, &t),
+            PreviewStatus::kOk);
+  EXPECT_STREQ(PreviewStatusName(PreviewStatus::kTooLate), "expires too late");
+}
+
 TEST(PreviewTokenTest, SignedButMalformedPayloadsAreRejected) {
   // Correctly signed payloads with a bad layout (as if the secret leaked into a buggy tool).
   const PreviewKey key = Key();
