@@ -55,6 +55,20 @@ static ngx_conf_num_bounds_t  ngx_http_tailor_msec_bounds = {
 };
 
 
+static char *ngx_http_tailor_zone_size(ngx_conf_t *cf, void *post, void *data);
+
+static ngx_conf_post_handler_pt  ngx_http_tailor_zone_size_post =
+    ngx_http_tailor_zone_size;
+
+
+static ngx_conf_enum_t  ngx_http_tailor_cookie_secure[] = {
+    { ngx_string("off"), NGX_HTTP_TAILOR_SECURE_OFF },
+    { ngx_string("on"), NGX_HTTP_TAILOR_SECURE_ON },
+    { ngx_string("auto"), NGX_HTTP_TAILOR_SECURE_AUTO },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_tailor_commands[] = {
 
     { ngx_string("tailor"),
@@ -148,11 +162,25 @@ static ngx_command_t  ngx_http_tailor_commands[] = {
       0,
       NULL },
 
+    { ngx_string("tailor_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, cookie_secure),
+      &ngx_http_tailor_cookie_secure },
+
     { ngx_string("tailor_consent"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_tailor_loc_conf_t, consent),
+      NULL },
+
+    { ngx_string("tailor_consent_values"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_tailor_consent_values,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tailor_loc_conf_t, consent_values),
       NULL },
 
     { ngx_string("tailor_gpc"),
@@ -182,6 +210,13 @@ static ngx_command_t  ngx_http_tailor_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_tailor_loc_conf_t, private_cache),
       NULL },
+
+    { ngx_string("tailor_status_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tailor_main_conf_t, status_zone_size),
+      &ngx_http_tailor_zone_size_post },
 
     { ngx_string("tailor_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -308,10 +343,21 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
         nheaders += part->nelts;
     }
 
-    headers = ngx_palloc(r->pool, (nheaders ? nheaders : 1) * sizeof(tailor_header_t));
-    if (headers == NULL) {
+    /*
+     * One buffer from the worker's pool holds the evaluation and, after it, the request's
+     * header views: a request allocates nothing, whatever its number of headers.
+     */
+    size = tmcf->engine ? ngx_align(tailor_eval_size(tmcf->engine, nheaders),
+                                    TAILOR_EVAL_ALIGN)
+                        : 0;
+
+    p = ngx_http_tailor_buf_get(size + (nheaders ? nheaders : 1) * sizeof(tailor_header_t));
+    if (p == NULL) {
         return ctx;
     }
+
+    ctx->eval_buf = p;
+    headers = (tailor_header_t *) (p + size);
 
     i = 0;
     for (part = &r->headers_in.headers.part; part; part = part->next) {
@@ -353,6 +399,7 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
     ctx->request.now_ms = (int64_t) tp->sec * 1000 + tp->msec;
 
     ctx->consent = ngx_http_tailor_consent(r, tlcf, ctx);
+    ctx->secure = ngx_http_tailor_secure(r, tmcf, ctx);
 
     if (ctx->consent && ngx_http_tailor_visitor_init(r, tmcf, ctx) != NGX_OK) {
         return ctx;
@@ -362,16 +409,11 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    size = tailor_eval_size(tmcf->engine, nheaders);
-    p = ngx_http_tailor_buf_get(size);
-    if (p == NULL) {
-        return ctx;
-    }
-    ctx->eval_buf = p;
-
     opts.visitor_id.len = ctx->visitor.len;
     opts.visitor_id.data = (const char *) ctx->visitor.data;
     opts.consent = ctx->consent;
+    opts.visitor_cookie.len = tmcf->cookie_name.len;
+    opts.visitor_cookie.data = (const char *) tmcf->cookie_name.data;
     /* no cookie support, nothing personal to show: the canonical page */
     opts.default_only = (r->method == NGX_HTTP_HEAD);
 
@@ -462,8 +504,14 @@ ngx_http_tailor_ctx_cleanup(void *data)
  * Evaluation buffers: a request's evaluation needs several kilobytes, more than a request
  * pool serves without a malloc (its small-block limit is under 4 KB). Each worker keeps the
  * buffers of finished requests in a free list and reuses them, so in steady state a request
- * allocates nothing. A worker is one thread: no lock. A buffer lives until the worker exits
- * (its count is the worker's peak of concurrent requests).
+ * allocates nothing. A worker is one thread: no lock.
+ *
+ * The list is bounded, so that no sequence of requests grows a worker: sizes are rounded up
+ * to a power of two (a request a few headers larger than the last one fits the same buffer),
+ * a request takes the first free buffer that fits, a buffer too small for the request it
+ * could not serve is freed rather than kept beside the new one, at most BUF_KEEP buffers are
+ * kept, and a buffer over BUF_KEEP_SIZE (a request with thousands of headers) is freed when
+ * its request ends.
  */
 
 typedef struct ngx_http_tailor_buf_s  ngx_http_tailor_buf_t;
@@ -475,35 +523,50 @@ struct ngx_http_tailor_buf_s {
 
 #define NGX_HTTP_TAILOR_BUF_HEADER                                            \
     ngx_align(sizeof(ngx_http_tailor_buf_t), TAILOR_EVAL_ALIGN)
-#define NGX_HTTP_TAILOR_BUF_MIN  16384
+#define NGX_HTTP_TAILOR_BUF_MIN        16384
+#define NGX_HTTP_TAILOR_BUF_KEEP       32
+#define NGX_HTTP_TAILOR_BUF_KEEP_SIZE  (256 * 1024)
 
 static ngx_http_tailor_buf_t  *ngx_http_tailor_free_bufs;
+static ngx_uint_t              ngx_http_tailor_nfree_bufs;
 
 
 static void *
 ngx_http_tailor_buf_get(size_t size)
 {
-    ngx_http_tailor_buf_t  *b;
+    size_t                   alloc;
+    ngx_http_tailor_buf_t   *b, **bp;
 
+    for (bp = &ngx_http_tailor_free_bufs; *bp; bp = &(*bp)->next) {
+        b = *bp;
+        if (b->size >= size) {
+            *bp = b->next;
+            ngx_http_tailor_nfree_bufs--;
+            return (u_char *) b + NGX_HTTP_TAILOR_BUF_HEADER;
+        }
+    }
+
+    /* none fits: the smallest kind of request is the most common, but a free buffer that
+     * could not serve this one gives way to the new, larger one */
     b = ngx_http_tailor_free_bufs;
-
-    if (b != NULL && b->size >= size) {
+    if (b != NULL) {
         ngx_http_tailor_free_bufs = b->next;
-        return (u_char *) b + NGX_HTTP_TAILOR_BUF_HEADER;
+        ngx_http_tailor_nfree_bufs--;
+        ngx_free(b);
     }
 
-    /* none free, or the free one is too small (a request with many headers) */
-    if (size < NGX_HTTP_TAILOR_BUF_MIN) {
-        size = NGX_HTTP_TAILOR_BUF_MIN;
-    }
+    for (alloc = NGX_HTTP_TAILOR_BUF_MIN; alloc < size; alloc <<= 1) { /* void */ }
 
-    b = ngx_memalign(TAILOR_EVAL_ALIGN, NGX_HTTP_TAILOR_BUF_HEADER + size,
+    b = ngx_memalign(TAILOR_EVAL_ALIGN, NGX_HTTP_TAILOR_BUF_HEADER + alloc,
                      ngx_cycle->log);
     if (b == NULL) {
         return NULL;
     }
 
-    b->size = size;
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "tailor: evaluation buffer of %uz bytes for %uz", alloc, size);
+
+    b->size = alloc;
     b->next = NULL;
 
     return (u_char *) b + NGX_HTTP_TAILOR_BUF_HEADER;
@@ -516,8 +579,17 @@ ngx_http_tailor_buf_put(void *buf)
     ngx_http_tailor_buf_t  *b;
 
     b = (ngx_http_tailor_buf_t *) ((u_char *) buf - NGX_HTTP_TAILOR_BUF_HEADER);
+
+    if (b->size > NGX_HTTP_TAILOR_BUF_KEEP_SIZE
+        || ngx_http_tailor_nfree_bufs >= NGX_HTTP_TAILOR_BUF_KEEP)
+    {
+        ngx_free(b);
+        return;
+    }
+
     b->next = ngx_http_tailor_free_bufs;
     ngx_http_tailor_free_bufs = b;
+    ngx_http_tailor_nfree_bufs++;
 }
 
 
@@ -614,8 +686,11 @@ ngx_http_tailor_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    /* A response chosen for a segment must not be replayed by a shared cache to another. */
-    if (tlcf->private_cache && ctx->page.len) {
+    /*
+     * A response chosen for a segment must not be replayed by a shared cache to another,
+     * and one that sets a visitor's cookie must never be: a CDN would hand that ID to all.
+     */
+    if ((tlcf->private_cache && ctx->page.len) || ctx->cookies_out) {
         if (ngx_http_tailor_private(r) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -627,6 +702,9 @@ ngx_http_tailor_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
         }
         h->hash = 1;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
         ngx_str_set(&h->key, "X-Tailor-Variant");
         h->value = ctx->variant;
 
@@ -646,6 +724,9 @@ ngx_http_tailor_header_filter(ngx_http_request_t *r)
                 return NGX_ERROR;
             }
             h->hash = 1;
+#if (nginx_version >= 1023000)
+            h->next = NULL;
+#endif
             ngx_str_set(&h->key, "X-Tailor-Segments");
             h->value = ctx->segments;
         }
@@ -785,8 +866,8 @@ ngx_http_tailor_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * tailor_lifecycle registered cookie:NAME|header:NAME ...;
- * tailor_lifecycle orders cookie:NAME|header:NAME ...;
+ * tailor_lifecycle registered [unsigned:]cookie:NAME|header:NAME ...;
+ * tailor_lifecycle orders [unsigned:]cookie:NAME|header:NAME ...;
  * where the site says who the visitor is (set at login) and how many orders they placed.
  */
 static char *
@@ -795,7 +876,7 @@ ngx_http_tailor_lifecycle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_tailor_main_conf_t  *tmcf = conf;
 
     ngx_str_t     *value;
-    ngx_uint_t     i;
+    ngx_uint_t     i, n;
     const char   **s;
     ngx_array_t  **a;
 
@@ -826,12 +907,17 @@ ngx_http_tailor_lifecycle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     for (i = 2; i < cf->args->nelts; i++) {
-        if (!((value[i].len > 7 && ngx_strncmp(value[i].data, "cookie:", 7) == 0)
-              || (value[i].len > 7 && ngx_strncmp(value[i].data, "header:", 7) == 0)))
+        /* "unsigned:" trusts the client's value; without it values are signed */
+        n = (value[i].len > 9 && ngx_strncmp(value[i].data, "unsigned:", 9) == 0) ? 9 : 0;
+
+        if (!((value[i].len > n + 7 && ngx_strncmp(value[i].data + n, "cookie:", 7) == 0)
+              || (value[i].len > n + 7
+                  && ngx_strncmp(value[i].data + n, "header:", 7) == 0)))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid lifecycle source \"%V\", it must be "
-                               "\"cookie:NAME\" or \"header:NAME\"", &value[i]);
+                               "\"cookie:NAME\" or \"header:NAME\", "
+                               "or \"unsigned:\" before either", &value[i]);
             return NGX_CONF_ERROR;
         }
 
@@ -1154,6 +1240,9 @@ ngx_http_tailor_create_main_conf(ngx_conf_t *cf)
     tmcf->tables_reload = NGX_CONF_UNSET_MSEC;
     tmcf->bots_default = NGX_CONF_UNSET;
     tmcf->cookie_max_age = NGX_CONF_UNSET;
+    tmcf->cookie_secure = NGX_CONF_UNSET_UINT;
+    tmcf->status_zone_size = NGX_CONF_UNSET_SIZE;
+    tmcf->realip_index = -1;
 
     return tmcf;
 }
@@ -1163,6 +1252,8 @@ static char *
 ngx_http_tailor_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_tailor_main_conf_t *tmcf = conf;
+
+    ngx_uint_t  i;
 
     if (tmcf->cookie_name.data == NULL) {
         ngx_str_set(&tmcf->cookie_name, "tailor_id");
@@ -1175,6 +1266,20 @@ ngx_http_tailor_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(tmcf->cookie_max_age, NGX_HTTP_TAILOR_COOKIE_MAX_AGE);
     ngx_conf_init_msec_value(tmcf->visit_timeout, 0);
     ngx_conf_init_value(tmcf->bots_default, 1);
+    ngx_conf_init_uint_value(tmcf->cookie_secure, NGX_HTTP_TAILOR_SECURE_AUTO);
+    ngx_conf_init_size_value(tmcf->status_zone_size, 1024 * 1024);
+
+    /*
+     * tailor_cookie_secure auto trusts X-Forwarded-Proto only from the proxies the realip
+     * module trusts (set_real_ip_from): it puts its context on a request whose address it
+     * replaced. Found by name, so the module loads into an nginx built without realip.
+     */
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        if (ngx_strcmp(cf->cycle->modules[i]->name, "ngx_http_realip_module") == 0) {
+            tmcf->realip_index = cf->cycle->modules[i]->ctx_index;
+            break;
+        }
+    }
 
     if (ngx_http_tailor_engine(cf, tmcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
@@ -1204,6 +1309,8 @@ ngx_http_tailor_create_loc_conf(ngx_conf_t *cf)
      *     tlcf->consent = NULL;
      */
 
+    tlcf->consent_values = NGX_CONF_UNSET_PTR;
+
     tlcf->enable = NGX_CONF_UNSET;
     tlcf->gpc = NGX_CONF_UNSET;
     tlcf->debug_header = NGX_CONF_UNSET;
@@ -1225,9 +1332,30 @@ ngx_http_tailor_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->consent = prev->consent;
     }
     ngx_conf_merge_value(conf->gpc, prev->gpc, 1);
+
+    if (ngx_http_tailor_merge_consent_values(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_merge_value(conf->debug_header, prev->debug_header, 0);
     ngx_conf_merge_value(conf->static_variants, prev->static_variants, 0);
     ngx_conf_merge_value(conf->private_cache, prev->private_cache, 1);
+
+    return NGX_CONF_OK;
+}
+
+
+/* tailor_status_zone SIZE: the shared memory of the counters, at least 8 pages */
+static char *
+ngx_http_tailor_zone_size(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < 8 * ngx_pagesize) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tailor_status_zone of %uz bytes is too small, "
+                           "the least is %ui", *sp, 8 * ngx_pagesize);
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -36,10 +36,12 @@ typedef struct {
     tailor_engine_t           *engine;
 
     ngx_shm_zone_t            *counters_zone;
+    size_t                     status_zone_size;
     ngx_http_tailor_counters_t  *counters;
     ngx_uint_t                 requests_slot;
     ngx_uint_t                 reloads_slot;
     ngx_uint_t                 error_slots[TAILOR_ERR_MAX];
+    ngx_uint_t                 status_full_slot;
     ngx_uint_t                *variant_slots;
     ngx_uint_t                 nvariant_slots;
     ngx_uint_t                *exposure_slots;
@@ -49,12 +51,20 @@ typedef struct {
     time_t                     cookie_max_age;
     ngx_str_t                  cookie_domain;
     ngx_str_t                  cookie_path;
+    ngx_uint_t                 cookie_secure;   /* NGX_HTTP_TAILOR_SECURE_* */
+    ngx_int_t                  realip_index;    /* ctx_index of the realip module, or -1 */
 } ngx_http_tailor_main_conf_t;
+
+
+#define NGX_HTTP_TAILOR_SECURE_OFF   0
+#define NGX_HTTP_TAILOR_SECURE_ON    1
+#define NGX_HTTP_TAILOR_SECURE_AUTO  2
 
 
 typedef struct {
     ngx_flag_t                 enable;
     ngx_http_complex_value_t  *consent;
+    ngx_array_t               *consent_values;  /* ngx_str_t: the values that mean yes */
     ngx_flag_t                 gpc;
     ngx_flag_t                 debug_header;
     ngx_flag_t                 static_variants;
@@ -89,6 +99,8 @@ typedef struct {
     unsigned                   rewritten:1;
     unsigned                   counted:1;
     unsigned                   no_exposure:1;
+    unsigned                   secure:1;        /* cookies get Secure */
+    unsigned                   cookies_out:1;   /* the response sets Tailor cookies */
 } ngx_http_tailor_ctx_t;
 
 
@@ -104,9 +116,14 @@ ngx_int_t ngx_http_tailor_visitor_init(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
 ngx_uint_t ngx_http_tailor_consent(ngx_http_request_t *r,
     ngx_http_tailor_loc_conf_t *tlcf, ngx_http_tailor_ctx_t *ctx);
+ngx_uint_t ngx_http_tailor_secure(ngx_http_request_t *r,
+    ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
 ngx_int_t ngx_http_tailor_set_cookies(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
 char *ngx_http_tailor_visitor_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_tailor_consent_values(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_tailor_merge_consent_values(ngx_conf_t *cf,
+    ngx_http_tailor_loc_conf_t *prev, ngx_http_tailor_loc_conf_t *conf);
 
 ngx_int_t ngx_http_tailor_static_variant(ngx_http_request_t *r,
     ngx_http_tailor_ctx_t *ctx);

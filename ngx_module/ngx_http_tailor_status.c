@@ -6,7 +6,15 @@
  * (page, variant) and (experiment, variant) of the rules, each error kind — is resolved to a
  * slot once, when the zone is initialized for a configuration; requests only do an atomic
  * add on a known slot (no lock, no lookup). The zone is reused across reloads, so counters
- * survive them; names of a previous configuration keep their totals.
+ * survive them; names of a previous configuration keep their totals until the table is full:
+ * then a new name takes the slot of a name no configuration has used for two reloads (older
+ * workers may still count into the previous configuration's slots while they finish).
+ *
+ * Sizing (tailor_status_zone, default 1m): 1 MB holds about 7,700 counters (136 bytes each):
+ * the variant and exposure pairs of the rules plus the fixed ones, over every configuration
+ * still kept. A name that gets no
+ * slot (the table full of current names, or a label over 121 bytes) is logged once per load,
+ * and each request it would have counted counts tailor_errors_total{kind="status_full"}.
  */
 
 #include <ngx_config.h>
@@ -16,8 +24,7 @@
 #include "ngx_http_tailor_module.h"
 
 
-#define NGX_HTTP_TAILOR_ZONE_SIZE     (1024 * 1024)
-#define NGX_HTTP_TAILOR_KEY_LEN       118
+#define NGX_HTTP_TAILOR_KEY_LEN       121
 /* a name that got no slot (table full, name too long): not counted */
 #define NGX_HTTP_TAILOR_NO_SLOT       ((ngx_uint_t) -1)
 /* the longest line one counter can print (escaped labels and fixed text) */
@@ -35,6 +42,7 @@ enum {
 
 typedef struct {
     ngx_atomic_t               value;
+    uint32_t                   generation;  /* the last configuration that used the name */
     u_char                     kind;
     u_char                     len1;     /* key = label1 '\0' label2 */
     u_char                     len2;
@@ -45,13 +53,15 @@ typedef struct {
 struct ngx_http_tailor_counters_s {
     ngx_uint_t                 nslots;
     ngx_uint_t                 used;
+    uint32_t                   generation;  /* one more with every configuration loaded */
     ngx_http_tailor_counter_t  slots[1];
 };
 
 
 static ngx_int_t ngx_http_tailor_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 static ngx_uint_t ngx_http_tailor_slot(ngx_http_tailor_counters_t *c,
-    ngx_uint_t kind, tailor_str_t l1, tailor_str_t l2);
+    ngx_uint_t kind, tailor_str_t l1, tailor_str_t l2, ngx_uint_t *missed,
+    tailor_str_t *missed_l1, tailor_str_t *missed_l2);
 static ngx_int_t ngx_http_tailor_status_handler(ngx_http_request_t *r);
 static u_char *ngx_http_tailor_escape(u_char *p, u_char *s, size_t len,
     ngx_uint_t prometheus);
@@ -63,7 +73,7 @@ ngx_http_tailor_status_init_conf(ngx_conf_t *cf, ngx_http_tailor_main_conf_t *tm
     ngx_str_t        name = ngx_string("tailor_counters");
     ngx_shm_zone_t  *zone;
 
-    zone = ngx_shared_memory_add(cf, &name, NGX_HTTP_TAILOR_ZONE_SIZE,
+    zone = ngx_shared_memory_add(cf, &name, tmcf->status_zone_size,
                                  &ngx_http_tailor_module);
     if (zone == NULL) {
         return NGX_ERROR;
@@ -104,7 +114,8 @@ ngx_http_tailor_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_tailor_main_conf_t *tmcf = shm_zone->data;
 
     size_t                       n, i;
-    tailor_str_t                 l1, l2, none;
+    ngx_uint_t                   missed;
+    tailor_str_t                 l1, l2, none, missed_l1, missed_l2;
     ngx_slab_pool_t             *shpool;
     ngx_http_tailor_counters_t  *c;
 
@@ -125,16 +136,26 @@ ngx_http_tailor_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
         c->nslots = n;
         c->used = 0;
+        c->generation = 0;
         shpool->data = c;
     }
 
     tmcf->counters = c;
+    c->generation++;
 
     none.len = 0;
     none.data = "";
+    missed = 0;
 
-    tmcf->requests_slot = ngx_http_tailor_slot(c, NGX_HTTP_TAILOR_C_REQUESTS, none, none);
-    tmcf->reloads_slot = ngx_http_tailor_slot(c, NGX_HTTP_TAILOR_C_RELOADS, none, none);
+#define ngx_http_tailor_slot_of(kind, l1, l2)                                  \
+    ngx_http_tailor_slot(c, kind, l1, l2, &missed, &missed_l1, &missed_l2)
+
+    tmcf->requests_slot = ngx_http_tailor_slot_of(NGX_HTTP_TAILOR_C_REQUESTS, none, none);
+    tmcf->reloads_slot = ngx_http_tailor_slot_of(NGX_HTTP_TAILOR_C_RELOADS, none, none);
+
+    l1.len = sizeof("status_full") - 1;
+    l1.data = "status_full";
+    tmcf->status_full_slot = ngx_http_tailor_slot_of(NGX_HTTP_TAILOR_C_ERROR, l1, none);
 
     if (data != NULL && tmcf->reloads_slot != NGX_HTTP_TAILOR_NO_SLOT) {
         /* init_zone with the previous cycle's data: this configuration is a reload */
@@ -144,68 +165,124 @@ ngx_http_tailor_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     for (i = 0; i < TAILOR_ERR_MAX; i++) {
         l1.data = tailor_error_kind_name((int) i);
         l1.len = ngx_strlen(l1.data);
-        tmcf->error_slots[i] = ngx_http_tailor_slot(c, NGX_HTTP_TAILOR_C_ERROR, l1, none);
+        tmcf->error_slots[i] = ngx_http_tailor_slot_of(NGX_HTTP_TAILOR_C_ERROR, l1, none);
     }
 
     if (tmcf->engine == NULL) {
-        return NGX_OK;
+        goto done;
     }
 
     /* the slot arrays were sized at configuration time (cf->pool of this cycle) */
     for (i = 0; i < tmcf->nvariant_slots; i++) {
         tailor_engine_variant_label(tmcf->engine, i, &l1, &l2);
-        tmcf->variant_slots[i] = ngx_http_tailor_slot(c, NGX_HTTP_TAILOR_C_VARIANT, l1, l2);
+        tmcf->variant_slots[i] = ngx_http_tailor_slot_of(NGX_HTTP_TAILOR_C_VARIANT, l1, l2);
     }
 
     for (i = 0; i < tmcf->nexposure_slots; i++) {
         tailor_engine_exposure_label(tmcf->engine, i, &l1, &l2);
-        tmcf->exposure_slots[i] = ngx_http_tailor_slot(c, NGX_HTTP_TAILOR_C_EXPOSURE, l1, l2);
+        tmcf->exposure_slots[i] = ngx_http_tailor_slot_of(NGX_HTTP_TAILOR_C_EXPOSURE, l1, l2);
+    }
+
+done:
+
+#undef ngx_http_tailor_slot_of
+
+    if (missed) {
+        ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
+                      "tailor: %ui counter(s) not kept (the status zone holds %ui, or a "
+                      "label is over %d bytes), e.g. \"%*s\" \"%*s\"; their requests "
+                      "count as tailor_errors_total{kind=\"status_full\"}",
+                      missed, c->nslots, NGX_HTTP_TAILOR_KEY_LEN - 1,
+                      missed_l1.len, missed_l1.data, missed_l2.len, missed_l2.data);
     }
 
     return NGX_OK;
 }
 
 
-/* Finds or creates the slot of a name; NGX_HTTP_TAILOR_NO_SLOT when the table is full or the name too long
- * (that counter is then not kept). Runs at configuration time only. */
+/*
+ * Finds or creates the slot of a name and marks it used by this configuration. When no slot
+ * is free, a name no configuration has used for two loads gives its slot up. Returns
+ * NGX_HTTP_TAILOR_NO_SLOT (and counts it in *missed) when the table is full of live names or
+ * the name is too long. Runs at configuration time only (in the master, one at a time).
+ */
 static ngx_uint_t
 ngx_http_tailor_slot(ngx_http_tailor_counters_t *c, ngx_uint_t kind,
-    tailor_str_t l1, tailor_str_t l2)
+    tailor_str_t l1, tailor_str_t l2, ngx_uint_t *missed, tailor_str_t *missed_l1,
+    tailor_str_t *missed_l2)
 {
     uint32_t                    hash;
-    ngx_uint_t                  i, n;
+    ngx_uint_t                  i, n, stale;
     ngx_http_tailor_counter_t  *s;
 
     if (l1.len + 1 + l2.len > NGX_HTTP_TAILOR_KEY_LEN || l1.len > 255 || l2.len > 255) {
-        return NGX_HTTP_TAILOR_NO_SLOT;
+        goto missed;
     }
 
     hash = ngx_crc32_short((u_char *) l1.data, l1.len) ^ (uint32_t) (kind * 0x9e3779b1)
            ^ ngx_crc32_short((u_char *) l2.data, l2.len) * 31;
+
+    stale = NGX_HTTP_TAILOR_NO_SLOT;
 
     for (n = 0; n < c->nslots; n++) {
         i = (hash + n) % c->nslots;
         s = &c->slots[i];
 
         if (s->kind == NGX_HTTP_TAILOR_C_FREE) {
-            ngx_memcpy(s->key, l1.data, l1.len);
-            s->key[l1.len] = '\0';
-            ngx_memcpy(s->key + l1.len + 1, l2.data, l2.len);
-            s->len1 = (u_char) l1.len;
-            s->len2 = (u_char) l2.len;
-            s->value = 0;
-            ngx_memory_barrier();
-            s->kind = (u_char) kind;
             c->used++;
-            return i;
+            goto take;
         }
 
         if (s->kind == kind && s->len1 == l1.len && s->len2 == l2.len
             && ngx_memcmp(s->key, l1.data, l1.len) == 0
             && ngx_memcmp(s->key + l1.len + 1, l2.data, l2.len) == 0)
         {
+            s->generation = c->generation;
             return i;
         }
+
+        if (stale == NGX_HTTP_TAILOR_NO_SLOT
+            && c->generation - s->generation >= 2
+            && s->kind != NGX_HTTP_TAILOR_C_REQUESTS
+            && s->kind != NGX_HTTP_TAILOR_C_RELOADS
+            && s->kind != NGX_HTTP_TAILOR_C_ERROR)
+        {
+            stale = i;
+        }
+    }
+
+    if (stale == NGX_HTTP_TAILOR_NO_SLOT) {
+        goto missed;
+    }
+
+    /*
+     * Taken over in place, not freed: the probe sequences through this slot stay whole. The
+     * old name's total goes with it.
+     */
+    i = stale;
+    s = &c->slots[i];
+    s->kind = NGX_HTTP_TAILOR_C_FREE;
+    ngx_memory_barrier();
+
+take:
+
+    ngx_memcpy(s->key, l1.data, l1.len);
+    s->key[l1.len] = '\0';
+    ngx_memcpy(s->key + l1.len + 1, l2.data, l2.len);
+    s->len1 = (u_char) l1.len;
+    s->len2 = (u_char) l2.len;
+    s->value = 0;
+    s->generation = c->generation;
+    ngx_memory_barrier();
+    s->kind = (u_char) kind;
+
+    return i;
+
+missed:
+
+    if ((*missed)++ == 0) {
+        *missed_l1 = l1;
+        *missed_l2 = l2;
     }
 
     return NGX_HTTP_TAILOR_NO_SLOT;
@@ -251,6 +328,7 @@ ngx_http_tailor_count(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
 {
     size_t                       ids[32], n, i;
     uint32_t                     errors;
+    ngx_uint_t                   full;
     ngx_http_tailor_counters_t  *c;
 
     c = tmcf->counters;
@@ -281,20 +359,32 @@ ngx_http_tailor_count(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
         (void) ngx_atomic_fetch_add(&c->slots[tmcf->requests_slot].value, 1);
     }
 
-    if (ctx->label < tmcf->nvariant_slots
-        && tmcf->variant_slots[ctx->label] != NGX_HTTP_TAILOR_NO_SLOT)
-    {
-        (void) ngx_atomic_fetch_add(&c->slots[tmcf->variant_slots[ctx->label]].value, 1);
+    full = 0;
+
+    if (ctx->label < tmcf->nvariant_slots) {
+        if (tmcf->variant_slots[ctx->label] != NGX_HTTP_TAILOR_NO_SLOT) {
+            (void) ngx_atomic_fetch_add(&c->slots[tmcf->variant_slots[ctx->label]].value, 1);
+        } else {
+            full = 1;
+        }
     }
 
     n = ctx->eval ? tailor_eval_exposures(ctx->eval, ids, 32) : 0;
 
     for (i = 0; i < n; i++) {
-        if (ids[i] < tmcf->nexposure_slots
-            && tmcf->exposure_slots[ids[i]] != NGX_HTTP_TAILOR_NO_SLOT)
-        {
-            (void) ngx_atomic_fetch_add(&c->slots[tmcf->exposure_slots[ids[i]]].value, 1);
+        if (ids[i] >= tmcf->nexposure_slots) {
+            continue;
         }
+
+        if (tmcf->exposure_slots[ids[i]] != NGX_HTTP_TAILOR_NO_SLOT) {
+            (void) ngx_atomic_fetch_add(&c->slots[tmcf->exposure_slots[ids[i]]].value, 1);
+        } else {
+            full = 1;
+        }
+    }
+
+    if (full && tmcf->status_full_slot != NGX_HTTP_TAILOR_NO_SLOT) {
+        (void) ngx_atomic_fetch_add(&c->slots[tmcf->status_full_slot].value, 1);
     }
 
     return NGX_OK;
