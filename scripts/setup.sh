@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
 build-essential cmake pkg-config git
 nginx nginx-dev
-libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
+libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libpcre2-dev
 libxxhash-dev libvectorscan-dev libluajit2-5.1-dev libssl-dev zlib1g-dev tzdata libcctz-dev
 googletest libgtest-dev libgmock-dev libbenchmark-dev
 libtest-base-perl libjson-pp-perl perl

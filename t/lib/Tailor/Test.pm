@@ -43,6 +43,11 @@ top of a test file that needs the module: it skips the whole file when the varia
 =item C<TAILOR_NGINX_PRELOAD> - C<LD_PRELOAD> for nginx only (C<make test-sanitize> puts the
 ASan/UBSan runtimes there, so a sanitized module loads into Debian's nginx).
 
+=item C<TAILOR_TEST_REPEAT=N> - repeat mode: every block's requests are sent N times (default
+1) to the same nginx and its same worker, each round checked in full, like Test::Nginx's
+C<repeat_each>, to catch state a worker keeps between requests (recycled buffers, memo
+tables). A block with C<--- no_repeat> runs once.
+
 =item C<TAILOR_TEST_KEEP=1> - keep the temporary prefix directories (their path is printed
 with C<diag>) to look at the generated F<nginx.conf> and logs after a run.
 
@@ -162,7 +167,8 @@ use C<eval> to write C<\r\n>. May also be an array reference (like C<request eva
 
 =item C<--- more_headers>
 
-One C<Name: value> per line, added to the request in order (repeats allowed).
+One C<Name: value> per line, added to the request in order (repeats allowed). With C<eval>
+it may be an array reference with one such text per request (like the checks below).
 
     --- more_headers
     Cookie: beta=1
@@ -233,6 +239,18 @@ request is sent. Combine with C<--- error_log> to check the message.
 
 The number of worker processes (default 1).
 
+=item C<--- http2>
+
+The server listens with HTTP/2 (cleartext, prior knowledge: C<listen ... http2> before nginx
+1.25.1, C<http2 on> from it) and each C<request> goes through C<curl --http2-prior-knowledge>
+with the same headers (less C<Connection>, which HTTP/2 forbids). C<raw_request> is not
+available. The response's C<protocol> is C<HTTP/2>.
+
+=item C<--- no_repeat>
+
+The block runs once even in repeat mode (C<TAILOR_TEST_REPEAT>): for blocks whose answers
+depend on how many requests came before (counters).
+
 =item C<--- log_level>
 
 The error log level (default C<info>; C<debug> works with Debian's nginx, built C<--with-debug>).
@@ -285,6 +303,7 @@ comes from C<use Test::More>):
 
 C<config>, C<http_config>, C<main_config> (strings), C<user_files> (hash reference
 C<< path => content >>, or a string in the C<< >>> path >> format), C<workers> (default 1),
+C<http2> (true: listen with HTTP/2 and send requests through curl, as C<--- http2>),
 C<log_level> (default C<info>), C<timeout> (seconds, default 10), C<prefix> (default: a new
 directory under the test file's temporary directory), C<port> (default: a free port).
 C<$TEST_NGINX_PORT>, C<$TEST_NGINX_PREFIX> and C<$TAILOR_BUILD> are substituted in all of them.
@@ -371,6 +390,23 @@ our @EXPORT = qw(run_tests require_tailor_module);
 
 our $NGINX = $ENV{TAILOR_NGINX} || '/usr/sbin/nginx';
 our $DEFAULT_TIMEOUT = 10;
+our $REPEAT = $ENV{TAILOR_TEST_REPEAT} || 1;
+die "Tailor::Test: TAILOR_TEST_REPEAT must be a positive integer\n"
+    unless $REPEAT =~ /^[1-9][0-9]*$/;
+
+# nginx's version as a number (1.25.1 => 1025001), read once from `nginx -v`.
+my $NGINX_VERSION;
+sub nginx_version {
+    return $NGINX_VERSION if defined $NGINX_VERSION;
+    my $out = `$NGINX -v 2>&1`;
+    $NGINX_VERSION = $out =~ m{nginx/(\d+)\.(\d+)\.(\d+)} ? $1 * 1000000 + $2 * 1000 + $3 : 0;
+    return $NGINX_VERSION;
+}
+
+sub _repeat_of {
+    my ($block) = @_;
+    return exists $block->{no_repeat} ? 1 : $REPEAT;
+}
 
 # --- per test file state -----------------------------------------------------------------
 
@@ -514,7 +550,7 @@ sub _plan_block {
     return 2 + @log if exists $block->{must_die};
     my @requests = _block_requests($block);
     my $n = 2 + @log;   # starts, no crash
-    for my $i (0 .. $#requests) {
+    for my $i ((0 .. $#requests) x _repeat_of($block)) {
         $n += 1;    # status
         $n += () = section_items(_per_request($block, 'response_headers', $i));
         $n += () = section_items(_per_request($block, 'response_headers_like', $i));
@@ -562,6 +598,7 @@ sub run_block {
             user_files  => scalar $block->user_files,
             workers     => _chomped($block, 'workers') // 1,
             log_level   => _chomped($block, 'log_level') // 'info',
+            http2       => exists $block->{http2},
             timeout     => $timeout,
             fresh       => 1,
         );
@@ -585,21 +622,26 @@ sub run_block {
         or Test::More::diag($server->{start_error});
 
     my @requests = _block_requests($block);
-    my $more_headers = expand_vars(scalar $block->more_headers, $server->port, $server->prefix);
-    my $i = 0;
-    for my $req (@requests) {
-        my $label = @requests > 1 ? "$name (request $i)" : $name;
-        my $res;
-        if ($started) {
-            my $spec = expand_vars($req->{raw} // $req->{line}, $server->port, $server->prefix);
-            $res = defined $req->{raw}
-                ? $server->raw_request($spec, timeout => $timeout)
-                : $server->request(_split_request($spec, $more_headers), timeout => $timeout);
-        } else {
-            $res = Tailor::Test::Response->failed('nginx did not start');
+    my $rounds = _repeat_of($block);
+    for my $round (1 .. $rounds) {
+        my $i = 0;
+        for my $req (@requests) {
+            my $label = @requests > 1 ? "$name (request $i)" : $name;
+            $label .= " (round $round)" if $rounds > 1;
+            my $res;
+            if ($started) {
+                my $spec = expand_vars($req->{raw} // $req->{line}, $server->port, $server->prefix);
+                my $more_headers = expand_vars(_per_request($block, 'more_headers', $i),
+                                               $server->port, $server->prefix);
+                $res = defined $req->{raw}
+                    ? $server->raw_request($spec, timeout => $timeout)
+                    : $server->request(_split_request($spec, $more_headers), timeout => $timeout);
+            } else {
+                $res = Tailor::Test::Response->failed('nginx did not start');
+            }
+            _check_response($block, $server, $res, $i, $label);
+            $i++;
         }
-        _check_response($block, $server, $res, $i, $label);
-        $i++;
     }
 
     $server->stop;
@@ -782,6 +824,12 @@ sub conf_text {
     my $http = $self->_expand($self->{http_config} // '');
     my $config = $self->_expand($self->{config} // '');
     my $workers = $self->{workers};
+    my $listen = "listen 127.0.0.1:$self->{port};";
+    if ($self->{http2}) {
+        $listen = Tailor::Test::nginx_version() >= 1025001
+            ? "$listen\n        http2 on;"
+            : "listen 127.0.0.1:$self->{port} http2;";
+    }
     my $temp = join '', map { "    ${_}_temp_path $p/tmp/$_;\n" }
         qw(client_body proxy fastcgi uwsgi scgi);
     return <<"CONF";
@@ -804,7 +852,7 @@ $temp
 $http
 
     server {
-        listen 127.0.0.1:$self->{port};
+        $listen
         server_name localhost;
 
 $config
@@ -1054,12 +1102,19 @@ sub request {
     }
     $bytes .= "\r\n";
     $bytes .= $body if defined $body;
+    if ($self->{http2}) {
+        my @h2 = grep { lc $all[$_ * 2] ne 'connection' } 0 .. @all / 2 - 1;
+        return Tailor::Test::Client::curl_http2($self->{port}, $method, $uri,
+            [map { ($all[$_ * 2], $all[$_ * 2 + 1]) } @h2], $body,
+            timeout => $opt{timeout} // $self->{timeout}, dir => $self->{prefix});
+    }
     return Tailor::Test::Client::exchange($self->{port}, $bytes,
         timeout => $opt{timeout} // $self->{timeout}, head => uc($method) eq 'HEAD');
 }
 
 sub raw_request {
     my ($self, $bytes, %opt) = @_;
+    die "Tailor::Test: raw_request is not available over HTTP/2\n" if $self->{http2};
     my $head = $bytes =~ /^HEAD\s/i;
     return Tailor::Test::Client::exchange($self->{port}, $bytes,
         timeout => $opt{timeout} // $self->{timeout}, head => $head);
@@ -1127,6 +1182,72 @@ sub exchange {
     $res->{raw} = $buf;
     $res->{write_error} = $write_error;
     delete $res->{complete};
+    return bless $res, 'Tailor::Test::Response';
+}
+
+# One HTTP/2 request (cleartext, prior knowledge) through curl; the response as exchange()
+# returns it. Headers are sent as given ("Host" becomes :authority).
+sub curl_http2 {
+    my ($port, $method, $uri, $headers, $body, %opt) = @_;
+    my $timeout = $opt{timeout} // 10;
+    my $dir = $opt{dir};
+    my ($head_file, $body_file, $data_file) = map { "$dir/tmp/curl-$$.$_" } qw(head body data);
+    unlink $head_file, $body_file;
+    my @args = ('curl', '-sS', '--http2-prior-knowledge', '--max-time', $timeout,
+                '-D', $head_file, '-o', $body_file);
+    push @args, uc($method) eq 'HEAD' ? ('-I') : ('-X', $method);
+    for (my $k = 0; $k < @$headers; $k += 2) {
+        push @args, '-H', "$headers->[$k]: $headers->[$k + 1]";
+    }
+    if (defined $body) {
+        open my $fh, '>:raw', $data_file or die "Tailor::Test: $data_file: $!\n";
+        print {$fh} $body;
+        close $fh;
+        push @args, '--data-binary', "\@$data_file";
+    }
+    push @args, "http://127.0.0.1:$port$uri";
+    my $pid = open my $out, '-|';
+    die "Tailor::Test: fork: $!\n" unless defined $pid;
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec @args or POSIX::_exit(127);
+    }
+    my $stderr = do { local $/; <$out> } // '';
+    close $out;
+    my $rc = $? >> 8;
+    my $slurp = sub {
+        open(my $fh, '<:raw', $_[0]) or return undef;
+        local $/;
+        return scalar <$fh>;
+    };
+    my $raw_head = $slurp->($head_file);
+    my $raw_body = $slurp->($body_file);
+    unlink $head_file, $body_file, $data_file;
+    unless (defined $raw_head && length $raw_head) {
+        return Tailor::Test::Response->failed("curl exited with $rc: $stderr");
+    }
+    # the last header block (after any 1xx)
+    my @blocks = grep { /\S/ } split /\r\n\r\n/, $raw_head;
+    my ($status_line, @lines) = split /\r\n/, $blocks[-1];
+    my $res = { status => 0, headers => {}, header_list => [], body => $raw_body // '',
+                raw => $raw_head . ($raw_body // '') };
+    unless ($status_line =~ m{^(HTTP/2(?:\.0)?)\s+(\d{3})}) {
+        $res->{error} = "bad status line: $status_line";
+        return bless $res, 'Tailor::Test::Response';
+    }
+    @$res{qw(protocol status reason)} = ('HTTP/2', $2 + 0, '');
+    for my $line (@lines) {
+        next unless $line =~ /^([^:]+):[ \t]*(.*?)[ \t]*$/;
+        push @{ $res->{header_list} }, [$1, $2];
+        my $key = lc $1;
+        if (exists $res->{headers}{$key}) {
+            my $v = $res->{headers}{$key};
+            $res->{headers}{$key} = [ref $v ? @$v : $v, $2];
+        } else {
+            $res->{headers}{$key} = $2;
+        }
+    }
+    $res->{error} = "curl exited with $rc: $stderr" if $rc != 0;
     return bless $res, 'Tailor::Test::Response';
 }
 
