@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -47,7 +48,19 @@ bool ParseBool(std::string_view s, bool declared, bool* b) {
   return false;
 }
 
+// "1024 MiB", "64 KiB", "1000 bytes": limits in messages, exact.
+std::string FormatBytes(uint64_t n) {
+  if (n != 0 && n % (uint64_t{1} << 20) == 0) return std::to_string(n >> 20) + " MiB";
+  if (n != 0 && n % 1024 == 0) return std::to_string(n >> 10) + " KiB";
+  return std::to_string(n) + " bytes";
+}
+
 }  // namespace
+
+std::string TableMemoryLimitMessage(uint64_t limit) {
+  return "the table needs more than " + FormatBytes(limit) +
+         " of memory (the limit for one table, TableLimits::max_memory_bytes)";
+}
 
 bool ValidTableColumnName(std::string_view n) {
   if (n.empty() || (n[0] >= '0' && n[0] <= '9')) return false;
@@ -223,10 +236,16 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
   if (diags.error_count() > errors_before) return nullptr;
   const size_t ncols = t->columns_.size();
 
+  // Memory: each row will take at least its record's cells, a row offset and two index
+  // slots (load <= 0.5); counting that while reading stops a table that cannot fit before
+  // its raw cells (16 bytes each) pile up.
+  const uint64_t row_floor = 8 * (1 + ncols) + 8 + 2 * sizeof(Slot);
+  const uint64_t max_memory = limits.max_memory_bytes;
+
   // Rows: raw cells first (types may be inferred from all of them).
   std::vector<std::string_view> cells;
   std::vector<int> row_line;
-  cells.reserve(text.size() / 8);
+  cells.reserve(std::min<uint64_t>(text.size() / 8, max_memory / row_floor * ncols + ncols));
   while (!csv.done() && !too_many()) {
     if (!csv.Next(&fields, &line, &why)) {
       error(line, why);
@@ -240,6 +259,10 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
     }
     if (row_line.size() >= limits.max_rows) {
       error(line, "more than " + std::to_string(limits.max_rows) + " rows");
+      break;
+    }
+    if ((row_line.size() + 1) * row_floor > max_memory) {
+      error(line, TableMemoryLimitMessage(max_memory));
       break;
     }
     cells.insert(cells.end(), fields.begin(), fields.end());
@@ -267,12 +290,23 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
                     : all_num ? ValueType::kNumber : all_bool ? ValueType::kBool : ValueType::kString;
   }
 
-  // Rows: convert cells, write each row's record, index its key.
+  // Rows: convert cells, write each row's record, index its key. The index and row offsets
+  // are sized now; the records are counted against the memory limit as they are written.
   const size_t kc = static_cast<size_t>(t->key_column_);
-  t->blob_store_.reserve(text.size() + nrows * (ncols + 3) * 8);
-  t->row_offset_store_.resize(nrows);
   uint64_t cap = 16;
   while (cap < nrows * 2) cap <<= 1;
+  const uint64_t fixed_bytes = nrows * 8 + cap * sizeof(Slot);
+  if (fixed_bytes > max_memory) {
+    error(row_line.empty() ? 1 : row_line.back(), TableMemoryLimitMessage(max_memory));
+    return nullptr;
+  }
+  const uint64_t blob_budget = max_memory - fixed_bytes;
+  // An upper bound of the records (string cells and key text come from the text; a number
+  // key's canonical text is at most 32 bytes; padding at most 7), so the blob never grows by
+  // reallocation (which would briefly hold two copies); capped by the limit.
+  t->blob_store_.reserve(
+      std::min<uint64_t>(2 * text.size() + nrows * (8 * (ncols + 1) + 39), blob_budget));
+  t->row_offset_store_.resize(nrows);
   t->slots_store_.assign(cap, Slot{0, 0, 0});
   const uint64_t mask = cap - 1;
   std::vector<uint64_t> cell(ncols);
@@ -351,6 +385,10 @@ std::shared_ptr<const Table> Table::ParseCsv(std::string_view text, const std::s
       error(row_line[r], "the table is too large");
       return nullptr;
     }
+    if (start + rel > blob_budget) {
+      error(row_line[r], TableMemoryLimitMessage(max_memory));
+      return nullptr;
+    }
     t->blob_store_.append(reinterpret_cast<const char*>(&key_ref), 8);
     t->blob_store_.append(reinterpret_cast<const char*>(cell.data()), 8 * ncols);
     t->blob_store_.append(key);
@@ -377,6 +415,11 @@ void Table::Publish(bool owned) {
     if (n == "lat" || n == "latitude") lat_column_ = static_cast<int>(c);
     if (n == "lon" || n == "lng" || n == "longitude") lon_column_ = static_cast<int>(c);
   }
+}
+
+size_t Table::memory_bytes() const {
+  if (file_copy_ != nullptr) return file_copy_bytes_;
+  return blob_.size() + row_offset_.size_bytes() + slots_.size_bytes();
 }
 
 int Table::ColumnIndex(std::string_view name) const {

@@ -31,10 +31,20 @@ struct TableColumn {
   bool declared = false;                // typed in the header (else inferred)
 };
 
+// The most memory one loaded table may take (Table::memory_bytes(): row records, index, row
+// offsets). A table's memory is not its file's size: each cell takes 8 bytes however short
+// its text, each row 32-48 more (key reference, row offset, index slots) plus its key and
+// string bytes, so the benchmarks' CRM export takes 130 bytes a row for 41 in the CSV. Every
+// nginx process holding a table pays for it (workers share the master's config-time copy;
+// each worker's hot reload builds its own), so the limit is on the built table, counted while
+// it is built, before the memory is allocated.
+inline constexpr size_t kMaxTableMemoryBytes = size_t{1} << 30;  // 1 GiB
+
 struct TableLimits {
   size_t max_columns = 256;
   size_t max_rows = 20'000'000;
   size_t max_file_bytes = size_t{2} << 30;  // 2 GiB
+  size_t max_memory_bytes = kMaxTableMemoryBytes;
   size_t max_errors = 20;                   // then "too many errors" and stop
 };
 
@@ -47,11 +57,15 @@ class Table {
   // Reads and parses a file (an unreadable file is one diagnostic at line 0).
   static std::shared_ptr<const Table> LoadCsv(const std::string& path, std::string_view key_column,
                                               Diagnostics& diags, const TableLimits& limits = {});
-  // A file written by WriteCompiled (`tailorc table compile`): memory-mapped read-only,
-  // checked completely (checksum, then every slot, row and cell reference), so a damaged or
-  // crafted file is refused and lookups stay in bounds. Its key column must be `key_column`.
+  // A file written by WriteCompiled (`tailorc table compile`): read into memory the table
+  // owns (never mapped: a file rewritten or truncated in place would change or fault the
+  // pages lookups read), then checked completely (checksum, then every slot, row and cell
+  // reference), so a damaged or crafted file is refused and lookups stay in bounds. A file
+  // that changes while it is read is read again, and refused if it keeps changing. Its key
+  // column must be `key_column`.
   static std::shared_ptr<const Table> LoadCompiled(const std::string& path,
-                                                   std::string_view key_column, Diagnostics& diags);
+                                                   std::string_view key_column, Diagnostics& diags,
+                                                   const TableLimits& limits = {});
   // Either form, by the file's first bytes: what `table NAME = csv("FILE", ...)` loads.
   static std::shared_ptr<const Table> LoadFile(const std::string& path, std::string_view key_column,
                                                Diagnostics& diags, const TableLimits& limits = {});
@@ -64,6 +78,9 @@ class Table {
   const std::vector<TableColumn>& columns() const { return columns_; }
   int key_column() const { return key_column_; }
   size_t row_count() const { return rows_; }
+  // The bytes the table's data takes (row records, index slots, row offsets; for a compiled
+  // file, its whole copy): what TableLimits::max_memory_bytes bounds.
+  size_t memory_bytes() const;
   const std::string& file() const { return file_; }
 
   // Request path: the row whose key equals `key`, or -1. Keys compare as text; a number key
@@ -103,20 +120,24 @@ class Table {
     uint32_t tag;   // high bits of the key's hash
     uint32_t row1;  // row + 1; 0 = empty slot
   };
-  // What lookups read: views of the owned vectors below (a table parsed from CSV) or of a
-  // read-only mapping of a compiled file (shared by every worker through the page cache).
+  // What lookups read: views of the owned vectors below (a table parsed from CSV) or of the
+  // private copy of a compiled file (`file_copy_`).
   std::string_view blob_;
   std::span<const uint64_t> row_offset_;  // row -> offset of its record in blob_
   std::span<const Slot> slots_;
   std::string blob_store_;
   std::vector<uint64_t> row_offset_store_;
   std::vector<Slot> slots_store_;
-  std::shared_ptr<const void> mapping_;  // the compiled file's mapping, when mapped
+  std::shared_ptr<const uint64_t[]> file_copy_;  // a compiled file's bytes (8-byte aligned)
+  size_t file_copy_bytes_ = 0;
   // Sets the coordinate columns, and (owned) the views over the *_store_ vectors.
   void Publish(bool owned = true);
   int64_t FindSlot(std::string_view canonical_key, uint64_t* row_offset) const;
   Value CellAt(uint64_t row_offset, int column) const;
 };
+
+// "the table needs more than N MiB of memory (...)": the error for TableLimits::max_memory_bytes.
+std::string TableMemoryLimitMessage(uint64_t limit);
 
 // True when a file starts with the compiled table magic.
 bool IsCompiledTable(std::string_view first_bytes);

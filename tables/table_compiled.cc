@@ -1,12 +1,14 @@
 // The compiled table file (`tailorc table compile`): the in-memory layout of a Table written
-// out, so a large table maps in instantly and is shared by every worker via the page cache.
+// out, so a large table loads with one read and a check instead of a parse. The file is read
+// into memory the table owns, never mapped: with a mapping, a file rewritten in place after
+// the check would change what lookups read (offsets no longer checked), and a truncated one
+// would raise SIGBUS in the worker.
 //
 // Layout (little-endian, sections 8-byte aligned):
 //   Header (64 bytes) | schema | slots (nslots x 16) | row offsets (rows x 8) | blob
 // The checksum (XXH3-64 of everything after the header) catches truncation and damage; the
 // structural check after it makes even a crafted file safe to look up in.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -14,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <new>
 
 #include "tables/table.h"
 
@@ -85,25 +88,74 @@ Status Table::WriteCompiled(const std::string& path) const {
   return Status::Ok();
 }
 
+namespace {
+
+struct FileCopy {
+  std::shared_ptr<const uint64_t[]> words;  // 8-byte aligned, as the sections need
+  size_t size = 0;
+};
+
+bool SameVersion(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+// Reads the whole file into private memory. A version that changes while it is read (its
+// size or mtime moved, it ended early or grew) is read again; after a few tries the load
+// fails. The copy is what gets validated and served, so a later write, truncation or `cp`
+// over the file cannot change it.
+Result<FileCopy> ReadStableCopy(const std::string& path, const TableLimits& limits) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Error(std::string("cannot open: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    struct stat before, after;
+    if (::fstat(fd, &before) != 0) return Status::Error(std::string("cannot stat: ") + std::strerror(errno));
+    if (before.st_size < static_cast<off_t>(sizeof(Header))) return Status::Error("truncated (no header)");
+    const uint64_t size = static_cast<uint64_t>(before.st_size);
+    if (size > limits.max_file_bytes)
+      return Status::Error("the file is larger than " + std::to_string(limits.max_file_bytes >> 20) + " MiB");
+    // The copy is the table's memory: refuse before allocating it.
+    if (size > limits.max_memory_bytes) return Status::Error(TableMemoryLimitMessage(limits.max_memory_bytes));
+    std::shared_ptr<uint64_t[]> words(new (std::nothrow) uint64_t[(size + 7) / 8]);
+    if (words == nullptr) return Status::Error("out of memory for " + std::to_string(size) + " bytes");
+    char* buf = reinterpret_cast<char*>(words.get());
+    uint64_t got = 0;
+    bool changed = false;
+    while (got < size) {
+      const ssize_t n = ::pread(fd, buf + got, size - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::Error(std::string("cannot read: ") + std::strerror(errno));
+      if (n == 0) {  // shorter than it was a moment ago
+        changed = true;
+        break;
+      }
+      got += static_cast<uint64_t>(n);
+    }
+    char extra;
+    if (!changed) changed = ::pread(fd, &extra, 1, static_cast<off_t>(size)) > 0;  // it grew
+    if (!changed) changed = ::fstat(fd, &after) != 0 || !SameVersion(before, after);
+    if (!changed) return FileCopy{std::move(words), static_cast<size_t>(size)};
+  }
+  return Status::Error("the file kept changing while it was read");
+}
+
+}  // namespace
+
 std::shared_ptr<const Table> Table::LoadCompiled(const std::string& path,
-                                                 std::string_view key_column, Diagnostics& diags) {
+                                                 std::string_view key_column, Diagnostics& diags,
+                                                 const TableLimits& limits) {
   auto fail = [&](const std::string& why) -> std::shared_ptr<const Table> {
     diags.Error(path, 0, 0, "compiled table: " + why);
     return nullptr;
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(std::string("cannot open: ") + std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(Header))) {
-    ::close(fd);
-    return fail("truncated (no header)");
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) return fail(std::string("cannot map: ") + std::strerror(errno));
-  std::shared_ptr<const void> mapping(map, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
-  const char* base = static_cast<const char*>(map);
+  Result<FileCopy> copy = ReadStableCopy(path, limits);
+  if (!copy.ok()) return fail(copy.status().message());
+  const size_t size = copy.value().size;
+  const char* base = reinterpret_cast<const char*>(copy.value().words.get());
 
   Header h;
   std::memcpy(&h, base, sizeof h);
@@ -149,11 +201,12 @@ std::shared_ptr<const Table> Table::LoadCompiled(const std::string& path,
   const char* slots = base + sizeof(Header) + h.schema_bytes;
   const char* offsets = slots + h.nslots * 16;
   const char* blob = offsets + h.rows * 8;
-  // Spans over the mapping (sections are 8-byte aligned; mmap is page-aligned).
+  // Spans over the copy (sections are 8-byte aligned, and so is the copy).
   t->slots_ = std::span<const Slot>(reinterpret_cast<const Slot*>(slots), h.nslots);
   t->row_offset_ = std::span<const uint64_t>(reinterpret_cast<const uint64_t*>(offsets), h.rows);
   t->blob_ = std::string_view(blob, h.blob_bytes);
-  t->mapping_ = std::move(mapping);
+  t->file_copy_ = std::move(copy).value().words;
+  t->file_copy_bytes_ = size;
 
   // Every row record and cell reference in bounds.
   const uint64_t ncols = h.ncols;
@@ -194,7 +247,8 @@ std::shared_ptr<const Table> Table::LoadFile(const std::string& path, std::strin
     std::ifstream in(path, std::ios::binary);
     in.read(head, sizeof head);
   }
-  if (IsCompiledTable(std::string_view(head, sizeof head))) return LoadCompiled(path, key_column, diags);
+  if (IsCompiledTable(std::string_view(head, sizeof head)))
+    return LoadCompiled(path, key_column, diags, limits);
   return LoadCsv(path, key_column, diags, limits);
 }
 

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -147,6 +148,88 @@ TEST_F(CompiledTableTest, RegistryLoadsAndReloadsCompiledFiles) {
   EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kRejected);
   EXPECT_NE(r[0].event.message.find("checksum"), std::string::npos) << r[0].event.message;
   EXPECT_EQ(reg.Current()->at(0)->Lookup(Value::Number(3), 1).str, "London Bridge");
+}
+
+// The loaded table is a private copy: rewriting the live file in place (`cp` over it) or
+// truncating it changes nothing for lookups. The reads run in a child process, because a
+// table still mapping the file (MAP_SHARED) gets SIGBUS past a truncated file's end.
+TEST_F(CompiledTableTest, RewritingOrTruncatingTheLiveFileDoesNotTouchTheTable) {
+  std::string csv = "id,name\n";
+  for (int i = 0; i < 5000; ++i) csv += "k" + std::to_string(i) + ",name-" + std::to_string(i) + "\n";
+  ASSERT_TRUE(Csv(csv)->WriteCompiled(out_).ok());
+  std::string other = "id,name\n";
+  for (int i = 0; i < 5000; ++i) other += "k" + std::to_string(i) + ",NAME+" + std::to_string(i) + "\n";
+  const std::string other_path = dir_ + "/other.tbl";
+  ASSERT_TRUE(Csv(other)->WriteCompiled(other_path).ok());
+  std::ifstream in(other_path, std::ios::binary);
+  const std::string other_bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Diagnostics d;
+  auto t = Table::LoadFile(out_, "id", d);
+  ASSERT_TRUE(t);
+  // Exit status 0 when every row still reads its first value.
+  auto reads_all_rows_in_a_child = [&] {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      int bad = 0;
+      for (int i = 0; i < 5000; ++i) {
+        Value v = t->Lookup(Value::String("k" + std::to_string(i)), 1);
+        if (v.missing() || v.str != "name-" + std::to_string(i)) ++bad;
+      }
+      _exit(bad == 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+  };
+  for (const std::string& bytes : {other_bytes, std::string(), other_bytes.substr(0, 100)}) {
+    // In place: the same inode, as `cp` or a shell redirection does.
+    std::ofstream(out_, std::ios::binary | std::ios::trunc) << bytes;
+    const int status = reads_all_rows_in_a_child();
+    EXPECT_FALSE(WIFSIGNALED(status)) << "killed by signal " << WTERMSIG(status) << " after rewriting to "
+                                      << bytes.size() << " bytes";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << bytes.size();
+  }
+  EXPECT_EQ(t->Lookup(Value::String("k42"), 1).str, "name-42");
+}
+
+// The compiled form is the table's memory; the limit refuses it before the copy is made.
+TEST_F(CompiledTableTest, MemoryLimit) {
+  ASSERT_TRUE(Csv(kStores)->WriteCompiled(out_).ok());
+  const size_t file_size = fs::file_size(out_);
+  TableLimits limits;
+  limits.max_memory_bytes = file_size;
+  Diagnostics d;
+  auto t = Table::LoadFile(out_, "id", d, limits);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->memory_bytes(), file_size);
+  limits.max_memory_bytes = file_size - 1;
+  EXPECT_FALSE(Table::LoadFile(out_, "id", d, limits));
+  ASSERT_EQ(d.error_count(), 1u);
+  EXPECT_EQ(FormatDiagnosticLine(d.items()[0]),
+            out_ + ": error: compiled table: " + TableMemoryLimitMessage(file_size - 1));
+}
+
+// A reload over the limit is rejected with the file's name; the old table stays.
+TEST_F(CompiledTableTest, RegistryRejectsAReloadOverTheMemoryLimit) {
+  const std::string path = dir_ + "/customers.csv";
+  std::ofstream(path) << "id,tier\nc1,gold\n";
+  TableLimits limits;
+  limits.max_memory_bytes = 4000;
+  TableRegistry reg;
+  Diagnostics d;
+  ASSERT_EQ(reg.Add("customers", path, "id", d, limits), 0);
+  std::string big = "id,tier\n";
+  for (int i = 0; i < 200; ++i) big += "c" + std::to_string(i) + ",silver\n";
+  std::ofstream(path + ".tmp") << big;
+  fs::rename(path + ".tmp", path);
+  reg.Poll();
+  auto r = reg.Wait();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].event.outcome, ReloadOutcome::kRejected);
+  EXPECT_NE(r[0].event.message.find(path + ":"), std::string::npos) << r[0].event.message;
+  EXPECT_NE(r[0].event.message.find(TableMemoryLimitMessage(4000)), std::string::npos)
+      << r[0].event.message;
+  EXPECT_EQ(reg.Current()->at(0)->Lookup(Value::String("c1"), 1).str, "gold");
 }
 
 }  // namespace

@@ -10,9 +10,10 @@ int TableSet::Find(std::string_view name) const {
 
 Result<std::shared_ptr<const Table>> LoadTableForReload(const std::string& path,
                                                         const std::string& key_column,
-                                                        const Table* schema) {
+                                                        const Table* schema,
+                                                        const TableLimits& limits) {
   Diagnostics diags;
-  auto t = Table::LoadFile(path, key_column, diags);
+  auto t = Table::LoadFile(path, key_column, diags, limits);
   if (t == nullptr) {
     std::string msg;
     size_t shown = 0;
@@ -42,7 +43,7 @@ TableRegistry::TableRegistry() : current_(std::make_shared<const TableSet>()) {}
 TableRegistry::~TableRegistry() = default;
 
 int TableRegistry::Add(std::string name, std::string path, std::string key_column,
-                       Diagnostics& diags) {
+                       Diagnostics& diags, const TableLimits& limits) {
   for (const Entry& e : entries_) {
     if (e.name == name) {
       diags.Error(path, 0, 0, "table '" + name + "' is already declared (from " +
@@ -51,11 +52,11 @@ int TableRegistry::Add(std::string name, std::string path, std::string key_colum
     }
   }
   // The first load reports every diagnostic with its line; reloads summarize.
-  auto first = Table::LoadFile(path, key_column, diags);
+  auto first = Table::LoadFile(path, key_column, diags, limits);
   if (first == nullptr) return -1;
   auto schema = first;
   bool used_first = false;
-  auto loader = [path, key_column, schema, first, used_first](
+  auto loader = [path, key_column, schema, first, used_first, limits](
                     const std::string&) mutable -> Result<std::shared_ptr<const Table>> {
     if (!used_first) {  // Reloader::Create's synchronous load: the table just parsed
       used_first = true;
@@ -63,7 +64,7 @@ int TableRegistry::Add(std::string name, std::string path, std::string key_colum
       first = nullptr;
       return t;
     }
-    return LoadTableForReload(path, key_column, schema.get());
+    return LoadTableForReload(path, key_column, schema.get(), limits);
   };
   auto r = Reloader<Table>::Create(path, loader);
   if (!r.ok()) {

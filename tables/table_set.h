@@ -60,8 +60,10 @@ class TableRegistry {
   TableRegistry();
   ~TableRegistry();
   // Loads the table now; errors ("FILE:LINE: message", a duplicate NAME) go to `diags`.
-  // Declaring the same NAME twice is an error; the same file twice is loaded twice.
-  int Add(std::string name, std::string path, std::string key_column, Diagnostics& diags);
+  // Declaring the same NAME twice is an error; the same file twice is loaded twice. `limits`
+  // hold for this load and every reload of the file.
+  int Add(std::string name, std::string path, std::string key_column, Diagnostics& diags,
+          const TableLimits& limits = {});
   // The current snapshot (owner thread). Requests keep the shared_ptr to their end.
   const std::shared_ptr<const TableSet>& Current() const { return current_; }
   // The first version of table `index`: the schema whose column positions the rules keep
@@ -90,6 +92,7 @@ class TableRegistry {
 // the same type (in any position).
 Result<std::shared_ptr<const Table>> LoadTableForReload(const std::string& path,
                                                         const std::string& key_column,
-                                                        const Table* schema);
+                                                        const Table* schema,
+                                                        const TableLimits& limits = {});
 
 }  // namespace tailor

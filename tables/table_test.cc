@@ -140,6 +140,44 @@ TEST(Table, NearestRow) {
   EXPECT_EQ(no->NearestTo(1, 2).row, -1);
 }
 
+// The memory limit is on the built table (which can be several times the file), checked
+// while it is built: a table that exceeds it is refused with an error naming the file.
+TEST(Table, MemoryLimit) {
+  std::string csv = "id,tier,spend:number,opted_in:bool\n";
+  for (int i = 0; i < 1000; ++i)
+    csv += "c" + std::to_string(i) + ",gold," + std::to_string(i) + ",true\n";
+  Diagnostics d;
+  auto full = Parse(csv, d);
+  ASSERT_TRUE(full) << Errors(d);
+  const size_t need = full->memory_bytes();
+  // Record (8 + 4 x 8) + key and tier bytes, padded; row offset; two slots (load <= 0.5).
+  EXPECT_GE(need, 1000u * (40 + 8 + 32));
+  EXPECT_LE(need, 1000u * (40 + 16 + 8 + 64));
+
+  TableLimits limits;
+  limits.max_memory_bytes = need;
+  Diagnostics ok;
+  EXPECT_TRUE(Table::ParseCsv(csv, "t.csv", "id", ok, limits)) << Errors(ok);
+
+  limits.max_memory_bytes = need - 1;
+  Diagnostics over;
+  EXPECT_FALSE(Table::ParseCsv(csv, "t.csv", "id", over, limits));
+  ASSERT_EQ(over.error_count(), 1u) << Errors(over);
+  EXPECT_NE(Errors(over).find("t.csv:"), std::string::npos) << Errors(over);
+  EXPECT_NE(Errors(over).find("error: " + TableMemoryLimitMessage(need - 1)), std::string::npos)
+      << Errors(over);
+
+  // A limit far below the table stops reading early (the error is on an early line), before
+  // the raw cells of the whole file are kept.
+  limits.max_memory_bytes = 4000;
+  Diagnostics early;
+  EXPECT_FALSE(Table::ParseCsv(csv, "t.csv", "id", early, limits));
+  ASSERT_EQ(early.error_count(), 1u) << Errors(early);
+  EXPECT_LT(early.items()[0].line, 100) << Errors(early);
+  EXPECT_NE(Errors(early).find("4000 bytes of memory"), std::string::npos) << Errors(early);
+  EXPECT_NE(TableMemoryLimitMessage(kMaxTableMemoryBytes).find("1024 MiB"), std::string::npos);
+}
+
 TEST(Table, ManyRowsAllFound) {
   std::string csv = "id,v:number\n";
   for (int i = 0; i < 50000; ++i) csv += "user-" + std::to_string(i * 7919) + "," + std::to_string(i) + "\n";
