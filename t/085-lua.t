@@ -1,12 +1,14 @@
 # Lua signals through real nginx: they pick variants, read the request and other signals, are
 # typed; sandbox escapes, bombs and endless loops give a missing value (the default variant,
 # status 200), a rate-limited warn line and tailor_errors_total{kind="lua"}; a Lua file that
-# does not compile fails `nginx -t` naming the file.
+# does not compile, or holds LuaJIT bytecode, fails `nginx -t` naming the file.
 use strict;
 use warnings;
 use Tailor::Test;
 use Test::More;
 use JSON::PP;
+use File::Temp ();
+use Time::HiRes qw(time);
 
 require_tailor_module();
 
@@ -60,8 +62,21 @@ return function(req)
   return "x"
 end
 LUA
+    # A back-reference to a position capture never matches: each start scans the rest of
+    # the subject, quadratic work that the pattern step budget must stop.
+    'poscap.lua'     => <<'LUA',
+local s = string.rep("x", 240000)
+return function(req) return tostring(s:find("()x*%1")) end
+LUA
+    # A bracket class of 250,000 items, scanned for every character it is tested on.
+    'class.lua'      => <<'LUA',
+local s = string.rep("a", 240000)
+local cls = "[" .. string.rep("%d", 250000) .. "]"
+return function(req) return tostring(s:find(cls)) end
+LUA
 );
-my @escapes = qw(os io require load loadstring debug ffi global rep grow loop hot pcall);
+my @escapes = qw(os io require load loadstring debug ffi global rep grow loop hot pcall
+                 poscap class);
 
 my $rules = <<'RULES';
 signal tier      = lua("lua/tier.lua") : string
@@ -127,7 +142,11 @@ is lua_errors(), 1, 'the wrong type is counted as a lua error';
 
 # --- sandbox escapes, bombs and loops: default variant, 200, counted -----------------------
 for my $e (@escapes) {
+    my $start = time;
     is variant("GET /escape/$e"), 'plain', "$e: refused or stopped, the default is served";
+    # The call's budget is 10 ms; 2 s leaves room for a loaded machine, not for a matcher
+    # that runs past its budget.
+    cmp_ok time - $start, '<', 2, "$e: answered at once";
 }
 ok !-e '/tmp/tailor-lua-escape', 'os.execute did not run';
 select undef, undef, undef, 0.2;
@@ -178,5 +197,51 @@ my $bad2 = Tailor::Test::Server->new(
 ($ok, $out) = $bad2->test_config;
 ok !$ok, 'nginx -t fails when the top-level code calls os.execute';
 like $out, qr{top\.lua}, 'naming the file';
+
+# A file of LuaJIT bytecode (string.dump's output) fails nginx -t: LuaJIT does not verify
+# bytecode, so a crafted chunk could escape the sandbox. The chunk is made by the installed
+# LuaJIT (lua_dump of a function that would load fine as source); without a C compiler, a
+# bytecode header stands in.
+my $bytecode = do {
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    open my $c, '>', "$dir/dump.c" or die $!;
+    print {$c} <<'C';
+#include <stdio.h>
+#include <lua.h>
+#include <lauxlib.h>
+static int out(lua_State *L, const void *p, size_t n, void *ud) {
+  (void) L; (void) ud;
+  return fwrite(p, 1, n, stdout) == n ? 0 : 1;
+}
+int main(void) {
+  lua_State *L = luaL_newstate();
+  if (luaL_loadstring(L, "return function(req) return 'x' end") != 0) return 1;
+  return lua_dump(L, out, NULL);
+}
+C
+    close $c;
+    my $flags = `pkg-config --cflags --libs luajit 2>/dev/null` // '';
+    chomp $flags;
+    my $chunk = '';
+    if ($flags ne '' && system("cc -o $dir/dump $dir/dump.c $flags 2>/dev/null") == 0) {
+        $chunk = `$dir/dump`;
+    }
+    $chunk = "\x1bLJ\x02\x0a" . ("\0" x 32) unless $chunk =~ /^\x1bLJ/;
+    $chunk;
+};
+my $bc = Tailor::Test::Server->new(
+    http_config => 'tailor_rules conf/site.rules;',
+    config      => 'location / { tailor on; return 200 "$tailor_variant\n"; }',
+    user_files  => {
+        'conf/site.rules'        => qq{signal b = lua("lua/bytecode.lua") : string\n}
+                                  . qq{page "/" { variant "bc" when b == "x"  default "home" }\n},
+        'conf/lua/bytecode.lua'  => $bytecode,
+    },
+);
+($ok, $out) = $bc->test_config;
+ok !$ok, 'nginx -t fails on a file of LuaJIT bytecode';
+like $out, qr{lua/bytecode\.lua: the file is precompiled LuaJIT bytecode}, 'naming the file and why';
+ok !$bc->try_start, 'and nginx does not start with it';
+$bc->stop;
 
 done_testing;
