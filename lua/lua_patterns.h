@@ -4,8 +4,9 @@
 // Why: the instruction hook that stops runaway scripts cannot interrupt C code, and LuaJIT's
 // own matcher backtracks without limit: `s:match("(.-)=(.-);")` over an 8 KiB header an
 // attacker sends costs O(n^3) steps inside one C call. These versions count steps (one per
-// matcher call and per character scanned by a repetition or %b) and raise "pattern too
-// complex" when a call exceeds the budget; the signal is then missing like any error. They
+// matcher call and per character scanned by a repetition or %b; a bracket class costs its
+// length each time it is tested, a back-reference the bytes it compares) and raise "pattern
+// too complex" when a call exceeds the budget; the signal is then missing like any error. They
 // also limit the matcher's recursion depth, so a long pattern cannot overflow the C stack.
 // Plain finds (`find(s, p, init, true)`, or a pattern without special characters) use
 // memmem, linear in the subject.
