@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -59,7 +60,7 @@ std::string Json(std::string_view s) {
 }
 
 std::string JsonNumber(double v) {
-  if (v != v || v == 1.0 / 0 || v == -1.0 / 0) return "null";
+  if (!std::isfinite(v)) return "null";  // JSON has no NaN or infinity
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.15g", v);
   return buf;
