@@ -193,8 +193,27 @@ int tailor_eval_signal(tailor_eval_t *ev, size_t i, tailor_str_t *out);
 
 /* Bit mask of TAILOR_ERR_* kinds that occurred in this evaluation. */
 uint32_t tailor_eval_errors(tailor_eval_t *ev);
-/* "hero:bold,pricing:control": the same experiments as tailor_eval_exposures(). */
+/* "hero:bold,pricing:control", in declaration order: the experiments the unit is enrolled in
+ * among those the page decision reads, the segments read and the configuration reads through
+ * $tailor_experiment_NAME (tailor_engine_use_experiment). The first call evaluates all of
+ * them, so the answer does not depend on what was read before. */
 int tailor_eval_experiments(tailor_eval_t *ev, tailor_str_t *out);
+
+/* --- Experiments as nginx variables ($tailor_experiment_NAME) --- */
+/* The index of the experiment `name` in the rules (else of the one whose name, lower-cased
+ * with '-' and '.' as '_', is `name`: nginx variable names have only those characters); -1
+ * when there is none, -2 when several experiments fold to `name`. */
+int tailor_engine_experiment_index(const tailor_engine_t *engine, tailor_str_t name);
+/* Configuration time: the configuration reads experiment `index` through a variable, so
+ * tailor_eval_experiments() always covers it. Returns 0, or -1 for a bad index. */
+int tailor_engine_use_experiment(tailor_engine_t *engine, size_t index);
+/* The unit's variant in experiment `index` (audience, dates, holdout, layer, traffic, bots
+ * and consent applied; a preview token's forced variant wins), computed at most once per
+ * evaluation and from then on one of its exposures (tailor_eval_exposures). Returns 1 and
+ * sets *out when enrolled, 0 when not, -1 on an internal error. Allocates nothing. */
+int tailor_eval_experiment(tailor_eval_t *ev, size_t index, tailor_str_t *out);
+/* --- end of the experiment variables --- */
+
 /* The updated profile cookie value to send (written to out, capacity cap); 0 when none. */
 size_t tailor_eval_profile_cookie(tailor_eval_t *ev, char *out, size_t cap);
 

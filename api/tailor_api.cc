@@ -357,6 +357,44 @@ TAILOR_EXPORT int tailor_eval_experiments(tailor_eval_t* ev, tailor_str_t* out) 
   }
 }
 
+// --- Experiments as nginx variables ($tailor_experiment_NAME) ---
+
+TAILOR_EXPORT int tailor_engine_experiment_index(const tailor_engine_t* engine,
+                                                 tailor_str_t name) {
+  try {
+    return engine->engine->ExperimentIndex(View(name));
+  } catch (...) {
+    return -1;
+  }
+}
+
+TAILOR_EXPORT int tailor_engine_use_experiment(tailor_engine_t* engine, size_t index) {
+  try {
+    const RuleSet* rules = engine->engine->rules();
+    if (rules == nullptr || index >= rules->experiments().size()) return -1;
+    engine->engine->UseExperimentVariable(index);
+    return 0;
+  } catch (...) {
+    return -1;
+  }
+}
+
+TAILOR_EXPORT int tailor_eval_experiment(tailor_eval_t* ev, size_t index, tailor_str_t* out) {
+  *out = {0, ""};
+  try {
+    if (ev->evaluation == nullptr) return -1;
+    std::string_view v = ev->evaluation->Experiment(index);
+    if (v.empty()) return 0;
+    *out = Str(v);
+    return 1;
+  } catch (...) {
+    ev->errors |= 1u << TAILOR_ERR_EVAL;
+    return -1;
+  }
+}
+
+// --- end of the experiment variables ---
+
 TAILOR_EXPORT size_t tailor_eval_profile_cookie(tailor_eval_t* ev, char* out, size_t cap) {
   try {
     if (ev->evaluation == nullptr) return 0;

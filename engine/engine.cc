@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/secret.h"
@@ -279,6 +280,38 @@ size_t Engine::ExposureLabel(size_t experiment, std::string_view variant) const 
   for (size_t i = 0; i < variants.size(); ++i)
     if (variants[i].name == variant) return experiment_first_label_[experiment] + i;
   return kNoLabel;
+}
+
+int Engine::ExperimentIndex(std::string_view name) const {
+  if (!rules_) return -1;
+  const auto& experiments = rules_->experiments();
+  for (size_t i = 0; i < experiments.size(); ++i)
+    if (experiments[i].name == name) return static_cast<int>(i);
+  // nginx variable names are lower case letters, digits and '_': "Hero-2026.b" is read as
+  // $tailor_experiment_hero_2026_b, when no other experiment reads the same.
+  auto fold = [](char ch) -> char {
+    if (ch >= 'A' && ch <= 'Z') return static_cast<char>(ch - 'A' + 'a');
+    return (ch == '-' || ch == '.') ? '_' : ch;
+  };
+  int found = -1;
+  for (size_t i = 0; i < experiments.size(); ++i) {
+    const std::string& e = experiments[i].name;
+    if (e.size() != name.size()) continue;
+    bool same = true;
+    for (size_t k = 0; k < e.size() && same; ++k) same = fold(e[k]) == fold(name[k]);
+    if (!same) continue;
+    if (found >= 0) return -2;
+    found = static_cast<int>(i);
+  }
+  return found;
+}
+
+void Engine::UseExperimentVariable(size_t experiment) {
+  if (!rules_ || experiment >= rules_->experiments().size()) return;
+  auto it = std::lower_bound(variable_experiments_.begin(), variable_experiments_.end(),
+                             static_cast<uint32_t>(experiment));
+  if (it != variable_experiments_.end() && *it == experiment) return;
+  variable_experiments_.insert(it, static_cast<uint32_t>(experiment));
 }
 
 std::shared_ptr<const GeoService> Engine::geo() const {

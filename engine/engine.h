@@ -107,6 +107,15 @@ class Engine {
   size_t VariantLabel(const Decision& d) const;
   size_t ExposureLabel(size_t experiment, std::string_view variant) const;
 
+  // Experiments read through nginx variables ($tailor_experiment_NAME): the index of the
+  // experiment named `name` (else the one whose name, lower-cased with '-' and '.' as '_',
+  // is `name`), -1 when the rules have none, -2 when several fold to `name`;
+  // UseExperimentVariable marks one as
+  // used by the configuration (config time only), so $tailor_experiments always lists it.
+  int ExperimentIndex(std::string_view name) const;
+  void UseExperimentVariable(size_t experiment);
+  const std::vector<uint32_t>& variable_experiments() const { return variable_experiments_; }
+
  private:
   Engine() = default;
   bool Build(Diagnostics& diags);
@@ -134,6 +143,7 @@ class Engine {
   std::vector<std::vector<std::pair<std::string_view, size_t>>> page_labels_;
   std::vector<Label> exposure_labels_;
   std::vector<size_t> experiment_first_label_;
+  std::vector<uint32_t> variable_experiments_;  // ascending, no duplicates
   void BuildLabels();
   int64_t poll_interval_ms_ = 0;
   int64_t next_geo_poll_ms_ = 0, next_table_poll_ms_ = 0;

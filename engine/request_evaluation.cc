@@ -189,17 +189,28 @@ size_t RequestEvaluation::Exposures(size_t* ids, size_t max) {
 std::string_view RequestEvaluation::ExperimentList() {
   LuaErrorWatch lua_watch(engine_, &errors_);
   if (experiments_done_) return experiments_;
+  if (evaluator_ == nullptr) {
+    experiments_done_ = true;
+    return experiments_;
+  }
+  // The list does not depend on what the configuration read before: its first read evaluates
+  // everything the request can show the visitor a variant through — the page decision, the
+  // segments, and every experiment a $tailor_experiment_NAME of the configuration names.
+  Decide();
+  Segments();
+  for (uint32_t i : engine_.variable_experiments()) (void) evaluator_->Experiment(i);
   experiments_done_ = true;
-  if (evaluator_ == nullptr || preview_status_ == 1 || scratch_default_) return experiments_;
+  if (preview_status_ == 1 || scratch_default_) return experiments_;
   const CompiledRules& c = engine_.rules()->compiled();
   const auto& experiments = engine_.rules()->experiments();
+  // In declaration order.
   size_t len = 0;
-  for (uint32_t s : c.experiment_slots) {
-    const Slot& slot = c.slots[s];
+  for (size_t i = 0; i < c.experiment_slot_of.size() && i < experiments.size(); ++i) {
+    uint32_t s = c.experiment_slot_of[i];
     if (!evaluator_->slot_computed(s)) continue;
     const Value& v = evaluator_->slot_value(s);
-    if (v.type != ValueType::kString || slot.index >= experiments.size()) continue;
-    len += experiments[slot.index].name.size() + 1 + v.str.size() + 1;
+    if (v.type != ValueType::kString) continue;
+    len += experiments[i].name.size() + 1 + v.str.size() + 1;
   }
   if (len == 0) return experiments_;
   char* out = arena_.AllocateChars(len);
@@ -208,13 +219,13 @@ std::string_view RequestEvaluation::ExperimentList() {
     return experiments_;
   }
   size_t o = 0;
-  for (uint32_t s : c.experiment_slots) {
-    const Slot& slot = c.slots[s];
+  for (size_t i = 0; i < c.experiment_slot_of.size() && i < experiments.size(); ++i) {
+    uint32_t s = c.experiment_slot_of[i];
     if (!evaluator_->slot_computed(s)) continue;
     const Value& v = evaluator_->slot_value(s);
-    if (v.type != ValueType::kString || slot.index >= experiments.size()) continue;
+    if (v.type != ValueType::kString) continue;
     if (o) out[o++] = ',';
-    const std::string& name = experiments[slot.index].name;
+    const std::string& name = experiments[i].name;
     std::memcpy(out + o, name.data(), name.size());
     o += name.size();
     out[o++] = ':';
@@ -223,6 +234,12 @@ std::string_view RequestEvaluation::ExperimentList() {
   }
   experiments_ = std::string_view(out, o);
   return experiments_;
+}
+
+std::string_view RequestEvaluation::Experiment(size_t i) {
+  LuaErrorWatch lua_watch(engine_, &errors_);
+  if (evaluator_ == nullptr) return {};
+  return evaluator_->Experiment(i);
 }
 
 }  // namespace tailor

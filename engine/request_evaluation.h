@@ -62,8 +62,14 @@ class RequestEvaluation {
   // Experiments evaluated for this request in which the unit is enrolled, as exposure label
   // ids of the engine (Engine labels), at most `max`.
   size_t Exposures(size_t* ids, size_t max);
-  // "hero:bold,pricing:control" for the same experiments (in the arena; memoized).
+  // "hero:bold,pricing:control" (declaration order; in the arena; memoized): the experiments
+  // the unit is enrolled in among those the page decision reads, the segments read, and the
+  // configuration reads through $tailor_experiment_NAME (Engine::variable_experiments). The
+  // first call evaluates all three, so the answer does not depend on what was read before.
   std::string_view ExperimentList();
+  // Experiment i's variant (empty: not enrolled), at most once per request; once read it is
+  // one of this request's exposures. A preview token's forced variant applies.
+  std::string_view Experiment(size_t i);
   // The updated visitor profile cookie value; 0 when there is none to write.
   size_t ProfileCookie(char* out, size_t cap);
   // kErrLua is set when a Lua signal failed during one of this evaluation's calls;

@@ -1204,6 +1204,11 @@ ngx_http_tailor_postconfiguration(ngx_conf_t *cf)
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_tailor_header_filter;
 
+    /* $tailor_experiment_NAME: resolved against the rules (variables.c) */
+    if (ngx_http_tailor_experiment_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 

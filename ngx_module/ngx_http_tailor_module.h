@@ -111,6 +111,8 @@ ngx_http_tailor_ctx_t *ngx_http_tailor_find_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx);
 
 ngx_int_t ngx_http_tailor_add_variables(ngx_conf_t *cf);
+/* postconfiguration: resolves the $tailor_experiment_NAME the configuration uses */
+ngx_int_t ngx_http_tailor_experiment_variables(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_tailor_visitor_init(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);

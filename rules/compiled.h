@@ -108,6 +108,7 @@ struct CompiledRules {
 
   std::vector<Slot> slots;
   std::vector<uint32_t> experiment_slots;  // the kExperiment slots, ascending
+  std::vector<uint32_t> experiment_slot_of;  // each experiment's slot, in declaration order
   std::vector<Node> nodes;
   std::vector<uint32_t> kids;
   std::vector<ValueSet> sets;

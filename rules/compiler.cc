@@ -94,6 +94,7 @@ class Compiler {
     for (auto& x : p_.experiments)
       c_->experiment_rules.push_back({x.audience >= 0 ? static_cast<int>(CompileCond(x.audience)) : -1});
     CompilePages();
+    ExperimentSlots();
     AssignMemo();
     if (!BuildRegexes()) return nullptr;
     Layout();
@@ -563,6 +564,30 @@ class Compiler {
       diags_.Error(p_.FileName(loc), loc.line, loc.col, "bad regex: " + err,
                    std::string(SourceLine(p_.files[loc.file].text, loc.line)));
       regex_failed_ = true;
+    }
+  }
+
+  // Every experiment gets a slot, read by the rules or not: an nginx variable
+  // ($tailor_experiment_NAME) reads it through Evaluator::Experiment, with the same per-request
+  // memo and exposure accounting as `experiment.NAME` in a condition.
+  void ExperimentSlots() {
+    for (size_t i = 0; i < p_.experiments.size(); ++i) {
+      std::string key = "experiment." + p_.experiments[i].decl.name;
+      auto it = slot_ids_.find("x:" + key);
+      uint32_t slot;
+      if (it != slot_ids_.end()) {
+        slot = it->second;
+      } else {
+        Slot s;
+        s.kind = Slot::Kind::kExperiment;
+        s.type = ValueType::kString;
+        s.index = static_cast<uint32_t>(i);
+        s.cost = 20;
+        s.name = Intern(key);
+        slot = AddSlot(s, "x:" + key);
+        c_->experiment_slots.push_back(slot);
+      }
+      c_->experiment_slot_of.push_back(slot);
     }
   }
 

@@ -361,6 +361,12 @@ std::string_view Evaluator::ExperimentVariant(size_t i) {
   return v;
 }
 
+std::string_view Evaluator::Experiment(size_t i) {
+  if (i >= c_->experiment_slot_of.size()) return {};
+  const Value& v = Get(c_->experiment_slot_of[i]);
+  return v.type == ValueType::kString ? v.str : std::string_view();
+}
+
 size_t Evaluator::num_slots() const { return c_->slots.size(); }
 bool Evaluator::slot_computed(size_t i) const {
   return c_->slots[i].kind != Slot::Kind::kConst && TestBit(flags_ + c_->slot_done_word, i);

@@ -137,6 +137,9 @@ class Evaluator {  // one per request; trivially destructible; allocation-free
   double ScorePoints(size_t i);
   std::string_view ScoreBand(size_t i);  // empty when the score has no bands
   std::string_view ExperimentVariant(size_t i);  // empty when not enrolled / no assigner
+  // Experiment i's variant through its slot: computed at most once per request and then
+  // seen by slot_computed() (exposures) like `experiment.NAME` in a rule. Empty: not enrolled.
+  std::string_view Experiment(size_t i);
 
   // Explain support (not for the request path: pushing to the vector allocates).
   void set_trace(std::vector<TraceEntry>* trace) { trace_ = trace; }
