@@ -194,6 +194,12 @@ ngx_http_tailor_set_cookies(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *
 
     ctx->cookie_sent = 1;
 
+    /* again now: the realip module may have handled the request after Tailor's handler
+     * (realip in a location runs in the preaccess phase) */
+    if (!ctx->secure) {
+        ctx->secure = ngx_http_tailor_secure(r, tmcf, ctx);
+    }
+
     if (!ctx->consent) {
         return ngx_http_tailor_expire_cookies(r, tmcf, ctx);
     }

@@ -190,3 +190,26 @@ page "/" { default "home" }
 --- must_die
 --- error_log
 empty consent value
+
+=== TEST 12: auto: realip configured in the location, which runs after Tailor's handler
+--- http_config
+tailor_rules conf/site.rules;
+--- config
+location / {
+    root $TEST_NGINX_PREFIX/html;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Forwarded-For;
+    tailor on;
+}
+--- user_files
+>>> conf/site.rules
+page "/" { default "home" }
+>>> html/index.html
+home
+--- request
+GET /index.html
+--- more_headers
+X-Forwarded-For: 203.0.113.9
+X-Forwarded-Proto: https
+--- response_headers_like
+Set-Cookie: ; Secure$
