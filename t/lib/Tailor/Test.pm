@@ -1236,6 +1236,17 @@ sub curl_http2 {
         return bless $res, 'Tailor::Test::Response';
     }
     @$res{qw(protocol status reason)} = ('HTTP/2', $2 + 0, '');
+    _parse_header_lines($res, @lines);
+    $res->{error} = "curl exited with $rc: $stderr" if $rc != 0;
+    return bless $res, 'Tailor::Test::Response';
+}
+
+# "Name: value" lines into $res->{headers} (lower-case names; an array reference for a
+# repeated header) and $res->{header_list} (as received).
+sub _parse_header_lines {
+    my ($res, @lines) = @_;
+    $res->{headers} = {};
+    $res->{header_list} = [];
     for my $line (@lines) {
         next unless $line =~ /^([^:]+):[ \t]*(.*?)[ \t]*$/;
         push @{ $res->{header_list} }, [$1, $2];
@@ -1247,8 +1258,6 @@ sub curl_http2 {
             $res->{headers}{$key} = $2;
         }
     }
-    $res->{error} = "curl exited with $rc: $stderr" if $rc != 0;
-    return bless $res, 'Tailor::Test::Response';
 }
 
 # Parses $buf as one HTTP response. Returns {complete => bool, status, reason, protocol,
@@ -1273,19 +1282,7 @@ sub parse_response {
             return $res;
         }
         @$res{qw(protocol status reason)} = ($1, $2 + 0, $3 // '');
-        $res->{headers} = {};
-        $res->{header_list} = [];
-        for my $line (@lines) {
-            next unless $line =~ /^([^:]+):[ \t]*(.*?)[ \t]*$/;
-            push @{ $res->{header_list} }, [$1, $2];
-            my $key = lc $1;
-            if (exists $res->{headers}{$key}) {
-                my $v = $res->{headers}{$key};
-                $res->{headers}{$key} = [ref $v ? @$v : $v, $2];
-            } else {
-                $res->{headers}{$key} = $2;
-            }
-        }
+        _parse_header_lines($res, @lines);
         $pos = $hdr_end + 4;
         last unless $res->{status} >= 100 && $res->{status} < 200;   # skip 100 Continue
     }
