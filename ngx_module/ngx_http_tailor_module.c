@@ -265,9 +265,6 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 /* The worker's reload timer (geo databases and tables). */
 static ngx_event_t  ngx_http_tailor_poll_event;
 
-/* 13 months: the longest visitor-cookie lifetime European regulators accept by default. */
-#define NGX_HTTP_TAILOR_COOKIE_MAX_AGE  (395 * 86400)
-
 
 ngx_http_tailor_ctx_t *
 ngx_http_tailor_find_ctx(ngx_http_request_t *r)

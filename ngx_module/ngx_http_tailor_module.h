@@ -15,6 +15,13 @@
 typedef struct ngx_http_tailor_counters_s  ngx_http_tailor_counters_t;
 
 
+/*
+ * 13 months: the longest visitor-cookie lifetime European regulators accept by default, and
+ * the default; a longer max_age needs an explicit allow_long=on.
+ */
+#define NGX_HTTP_TAILOR_COOKIE_MAX_AGE  (395 * 86400)
+
+
 /* Request-time failures are logged at most once per kind per worker per interval (ms). */
 #define NGX_HTTP_TAILOR_LOG_INTERVAL  10000
 

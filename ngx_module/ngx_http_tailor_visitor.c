@@ -17,8 +17,6 @@
 #include "ngx_http_tailor_module.h"
 
 
-/* 13 months: a longer lifetime needs an explicit allow_long=on. */
-#define NGX_HTTP_TAILOR_COOKIE_LIMIT   (395 * 86400)
 /* A profile cookie value is under 400 bytes by design; this leaves room. */
 #define NGX_HTTP_TAILOR_PROFILE_MAX    512
 
@@ -449,7 +447,7 @@ ngx_http_tailor_visitor_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (max_age != NGX_CONF_UNSET) {
-        if (max_age > NGX_HTTP_TAILOR_COOKIE_LIMIT && !allow_long) {
+        if (max_age > NGX_HTTP_TAILOR_COOKIE_MAX_AGE && !allow_long) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "max_age longer than 13 months (395d) needs "
                                "\"allow_long=on\"");
