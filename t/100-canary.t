@@ -82,7 +82,15 @@ sub spec_variant {
     return bucket("variant:$salt", $unit) < $cut ? $names->[0] : $names->[1];
 }
 
-# --- the configuration: the one docs/canary.md shows ------------------------------------
+# --- the configuration: read from docs/canary.md (its blocks marked "tested") -----------
+my $doc_path = do { (my $d = __FILE__) =~ s{[^/]*$}{}; ($d || './') . '../docs/canary.md' };
+open my $doc_fh, '<', $doc_path or die "cannot read $doc_path: $!";
+my $doc = do { local $/; <$doc_fh> };
+close $doc_fh;
+my %block;
+while ($doc =~ /^<!-- tested: (\w+) -->\n```[a-z]*\n(.*?)^```$/msg) { $block{$1} = $2 }
+ok $block{$_}, "docs/canary.md has the tested $_ block" for qw(rules http server);
+
 my ($p_stable, $p_canary, $p_dead);
 $p_stable = Tailor::Test::free_port();
 do { $p_canary = Tailor::Test::free_port() } while $p_canary == $p_stable;
@@ -90,25 +98,10 @@ do { $p_dead = Tailor::Test::free_port() } while $p_dead == $p_stable || $p_dead
 
 sub http_config {
     my ($canary_port) = @_;
-    return <<"CONF";
-tailor_rules conf/site.rules;
-
-upstream stable { server 127.0.0.1:$p_stable; }
-upstream canary { server 127.0.0.1:$canary_port; }
-
-# not enrolled (outside the audience, a bot, no consent): the stable group
-map \$tailor_experiment_checkout \$checkout_upstream {
-    canary   canary;
-    default  stable;
-}
-map \$tailor_experiment_api \$api_upstream {
-    canary   canary;
-    default  stable;
-}
-map \$tailor_experiment_api_by_ip \$api_ip_upstream {
-    canary   canary;
-    default  stable;
-}
+    my $conf = $block{http};
+    $conf =~ s/127\.0\.0\.1:8081\b/127.0.0.1:$p_stable/ or die 'no stable server in the doc';
+    $conf =~ s/127\.0\.0\.1:8082\b/127.0.0.1:$canary_port/ or die 'no canary server in the doc';
+    return $conf . <<"CONF";
 
 # the two backends of this test
 server { listen 127.0.0.1:$p_stable; location / { return 200 "stable\\n"; } }
@@ -116,54 +109,14 @@ server { listen 127.0.0.1:$p_canary; location / { return 200 "canary\\n"; } }
 CONF
 }
 
-my $config = <<'CONF';
-tailor on;
-
-location / {
-    proxy_pass http://$checkout_upstream;
-    proxy_next_upstream off;
-    error_page 502 503 504 = @stable;
-    add_header X-Checkout "[$tailor_experiment_checkout]";
-}
-
-location /api/ {
-    proxy_pass http://$api_upstream;
-    error_page 502 503 504 = @stable;
-}
-
-location /api-ip/ {
-    proxy_pass http://$api_ip_upstream;
-    error_page 502 503 504 = @stable;
-}
-
-location @stable {
-    proxy_pass http://stable;
-}
-
-location = /tailor-status {
-    tailor off;
-    allow 127.0.0.1; deny all;
-    tailor_status;
-}
-CONF
+my $config = $block{server};
 
 sub rules {
     my ($stable, $canary) = @_;
-    return <<"RULES";
-experiment checkout {
-  unit visitor
-  variants { stable $stable, canary $canary }
-  when not (header("X-Legacy-Client") == "1")
-}
-experiment api {
-  unit header("X-Client-Id")
-  variants { stable 80, canary 20 }
-}
-experiment api_by_ip {
-  unit ip
-  variants { stable 50, canary 50 }
-}
-RULES
+    my $rules = $block{rules};
+    $rules =~ s/variants \{ stable 90, canary 10 \}/variants { stable $stable, canary $canary }/
+        or die 'no checkout weights in the doc';
+    return $rules;
 }
 
 my $t = Tailor::Test::Server->new(
@@ -245,6 +198,18 @@ my $e = status(2 * $N);
 is $e->{'checkout:canary'} // 0, 2 * $canary, 'exposures_total{checkout,canary}: one per canary request';
 is $e->{'checkout:stable'} // 0, 2 * ($N - $canary), 'exposures_total{checkout,stable}: one per stable request';
 
+# --- the access log says which group served each request ------------------------------
+sub canary_log {
+    open my $fh, '<', $t->prefix . '/logs/canary.log' or return '';
+    local $/;
+    return scalar <$fh>;
+}
+my $log = canary_log();
+my $logged_canary = () = $log =~ /checkout=canary upstream=127\.0\.0\.1:$p_canary upstream_status=200 status=200$/mg;
+my $logged_stable = () = $log =~ /checkout=stable upstream=127\.0\.0\.1:$p_stable upstream_status=200 status=200$/mg;
+is $logged_canary, 2 * $canary, 'access log: every canary request served by the canary group';
+is $logged_stable, 2 * ($N - $canary), 'access log: every stable request served by the stable group';
+
 # --- the audience: outside it, always the stable group --------------------------------
 my @on_canary = grep { $backend{$_} eq 'canary' } @ids;
 my ($outside_stable, $outside_empty) = (0, 0);
@@ -310,6 +275,8 @@ for my $id (@on_canary[0 .. 19]) {
     $fallback++ if $r->{status} == 200 && $r->{body} eq "stable\n";
 }
 is $fallback, 20, 'with the canary down, its visitors are served by the stable group';
+my $failed_over = () = canary_log() =~ m{checkout=canary upstream=127\.0\.0\.1:$p_dead : 127\.0\.0\.1:$p_stable upstream_status=502 : 200 status=200$}mg;
+is $failed_over, 20, 'access log: the canary\'s failure and the stable answer, per request';
 
 unlike $t->error_log, qr/\[(?:alert|crit|emerg)\]|exited on signal/, 'no alert, crash or emerg';
 $t->stop;

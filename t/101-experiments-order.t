@@ -148,3 +148,26 @@ experiment checkout { traffic 100%  variants { canary 1 } }
 GET /
 --- response_body
 [][]
+
+=== TEST 10: the short map of docs/canary.md: the variant names the upstream, empty is stable
+--- http_config
+tailor_rules conf/site.rules;
+map $tailor_experiment_checkout $checkout_upstream {
+    ""       stable;
+    default  $tailor_experiment_checkout;
+}
+--- config
+location / { tailor on; return 200 "$checkout_upstream\n"; }
+--- user_files
+>>> conf/site.rules
+experiment checkout {
+  traffic 100%
+  variants { canary 1 }
+  when not (header("X-Legacy-Client") == "1")
+}
+--- request eval
+["GET /", "GET /"]
+--- more_headers eval
+["", "X-Legacy-Client: 1"]
+--- response_body eval
+["canary\n", "stable\n"]
