@@ -177,6 +177,67 @@ page "/" { variant "home-bold" when experiment.hero == "bold"  default "home" }
   EXPECT_EQ(anon.ev->ExperimentList(), "");
 }
 
+// $tailor_experiment_NAME and $tailor_experiments (docs/canary.md): any experiment is
+// readable by index, once per request, and the list is the same whatever was read first.
+TEST(Engine, ExperimentVariablesAndOrderIndependentList) {
+  TempDir dir;
+  EngineConfig config;
+  config.rules_path = dir.Write("site.rules", R"(
+experiment hero     { traffic 100%  variants { control 50, bold 50 } }
+experiment promo    { traffic 100%  variants { a 1, b 1 } }
+experiment checkout { variants { stable 90, canary 10 } }
+experiment quiet    { variants { on 1 } }
+experiment Beta_X   { variants { on 1 } }
+segment promo_b = experiment.promo == "b"
+page "/" { variant "home-bold" when experiment.hero == "bold"  default "home" }
+)");
+  Diagnostics diags;
+  auto engine = Engine::Create(config, diags);
+  ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
+  std::string error;
+  ASSERT_TRUE(engine->StartWorker(&error));
+
+  EXPECT_EQ(engine->ExperimentIndex("checkout"), 2);
+  EXPECT_EQ(engine->ExperimentIndex("beta_x"), 4);  // nginx variable names are lower case
+  EXPECT_EQ(engine->ExperimentIndex("nope"), -1);
+  const int checkout = engine->ExperimentIndex("checkout");
+  engine->UseExperimentVariable(checkout);
+  engine->UseExperimentVariable(checkout);
+  ASSERT_EQ(engine->variable_experiments().size(), 1u);
+
+  int canary = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string id = "visitor-" + std::to_string(i);
+    // list first
+    Request a(*engine, "/", {}, {}, id);
+    std::string first(a.ev->ExperimentList());
+    std::string segments_a(a.ev->Segments());
+    // everything else first
+    Request b(*engine, "/", {}, {}, id);
+    std::string segments_b(b.ev->Segments());
+    std::string variant(b.ev->Experiment(checkout));
+    EXPECT_EQ(b.ev->Experiment(checkout), variant);
+    b.ev->Decide();
+    EXPECT_EQ(std::string(b.ev->ExperimentList()), first) << id;
+    EXPECT_EQ(segments_a, segments_b);
+    // declaration order; quiet and Beta_X are read by nothing
+    std::string want = "hero:" + std::string(a.ev->Decide().variant == "home-bold" ? "bold" : "control") +
+                       ",promo:" + (segments_a == "promo_b" ? "b" : "a") + ",checkout:" + variant;
+    EXPECT_EQ(first, want) << id;
+    canary += variant == "canary";
+    // one exposure per experiment, however often it was read
+    size_t ids[8];
+    EXPECT_EQ(b.ev->Exposures(ids, 8), 3u);
+  }
+  EXPECT_GT(canary, 10);
+  EXPECT_LT(canary, 60);
+
+  // Not enrolled (a bot): empty variant, not listed.
+  Request bot(*engine, "/", {{"User-Agent", "Googlebot/2.1 (+http://www.google.com/bot.html)"}});
+  EXPECT_EQ(bot.ev->Experiment(checkout), "");
+  EXPECT_EQ(bot.ev->ExperimentList(), "");
+}
+
 TEST(Engine, TablesThroughTheRules) {
   TempDir dir;
   dir.Write("customers.csv", "id,tier:string,spend:number\nvisitor-1,gold,1200\nvisitor-2,silver,50\n");
