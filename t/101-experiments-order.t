@@ -171,3 +171,20 @@ experiment checkout {
 ["", "X-Legacy-Client: 1"]
 --- response_body eval
 ["canary\n", "stable\n"]
+
+=== TEST 11: read by name at run time (SSI echo): the same value; an unknown name is empty
+--- http_config
+tailor_rules conf/site.rules;
+--- config
+location / { tailor on; ssi on; ssi_types *; }
+--- user_files
+>>> conf/site.rules
+experiment checkout { traffic 100%  variants { canary 1 } }
+>>> html/ssi.txt
+[<!--# echo var="tailor_experiment_checkout" default="" -->][<!--# echo var="tailor_experiment_nope" default="none" -->]
+--- request
+GET /ssi.txt
+--- response_body
+[canary][none]
+--- no_error_log
+[error]
