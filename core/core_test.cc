@@ -16,6 +16,7 @@
 #include "core/reloader.h"
 #include "core/request_view.h"
 #include "core/text.h"
+#include "core/time.h"
 
 namespace tailor {
 namespace {
@@ -27,6 +28,36 @@ TEST(Text, CaseInsensitive) {
   EXPECT_TRUE(EndsWithIgnoreCase("a.GOOGLE.com", ".google.COM"));
   EXPECT_TRUE(ContainsIgnoreCase("Mozilla (iPhone; CPU)", "iphone"));
   EXPECT_FALSE(ContainsIgnoreCase("Mozilla", "iphone"));
+}
+
+// The days_from_civil algorithm the experiments used before, kept here as the reference.
+int64_t ReferenceDaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  return era * 146097 + static_cast<int64_t>(yoe * 365 + yoe / 4 - yoe / 100 + doy) - 719468;
+}
+
+TEST(Time, DaysFromCivil) {
+  EXPECT_EQ(DaysFromCivil(1970, 1, 1), 0);
+  EXPECT_EQ(DaysFromCivil(1969, 12, 31), -1);
+  EXPECT_EQ(DaysFromCivil(2000, 3, 1), 11017);
+  EXPECT_EQ(DaysFromCivil(2026, 2, 31), DaysFromCivil(2026, 3, 3));  // past the month's end
+  for (int y : {0, 1, 1600, 1899, 1900, 1970, 1999, 2000, 2024, 2100, 9999})
+    for (unsigned m = 1; m <= 12; ++m)
+      for (unsigned d = 1; d <= 31; ++d)
+        ASSERT_EQ(DaysFromCivil(y, m, d), ReferenceDaysFromCivil(y, m, d))
+            << y << "-" << m << "-" << d;
+}
+
+TEST(Time, ParseFixedDigits) {
+  int v = -1;
+  EXPECT_TRUE(ParseFixedDigits("x2026-", 1, 4, &v));
+  EXPECT_EQ(v, 2026);
+  EXPECT_FALSE(ParseFixedDigits("x20a6", 1, 4, &v));
+  EXPECT_FALSE(ParseFixedDigits("x202", 1, 4, &v));
+  EXPECT_FALSE(ParseFixedDigits("x", 5, 1, &v));
 }
 
 TEST(Text, PercentDecode) {

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "core/time.h"
+
 namespace tailor {
 
 // ---- LogLineReader ------------------------------------------------------------------------
@@ -96,38 +98,14 @@ LogLineReader::Next LogLineReader::ReadLine(std::string_view* line) {
 
 // ---- Time -----------------------------------------------------------------------------------
 
-namespace {
-
-// Days since 1970-01-01 (H. Hinnant's days_from_civil; same as experiment_set.cc).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-}  // namespace
-
 std::optional<int64_t> ParseLogTime(std::string_view t) {
   if (t.size() >= 19 && t[4] == '-') {
     int y, mo, d, h, mi, s;
-    if (!Digits(t, 0, 4, &y) || !Digits(t, 5, 2, &mo) || t[7] != '-' || !Digits(t, 8, 2, &d) ||
-        (t[10] != 'T' && t[10] != ' ') || !Digits(t, 11, 2, &h) || t[13] != ':' ||
-        !Digits(t, 14, 2, &mi) || t[16] != ':' || !Digits(t, 17, 2, &s) || mo < 1 || mo > 12 ||
-        d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    if (!ParseFixedDigits(t, 0, 4, &y) || !ParseFixedDigits(t, 5, 2, &mo) || t[7] != '-' ||
+        !ParseFixedDigits(t, 8, 2, &d) || (t[10] != 'T' && t[10] != ' ') ||
+        !ParseFixedDigits(t, 11, 2, &h) || t[13] != ':' || !ParseFixedDigits(t, 14, 2, &mi) ||
+        t[16] != ':' || !ParseFixedDigits(t, 17, 2, &s) || mo < 1 || mo > 12 || d < 1 ||
+        d > 31 || h > 23 || mi > 59 || s > 60) {
       return std::nullopt;
     }
     size_t i = 19;
@@ -150,10 +128,10 @@ std::optional<int64_t> ParseLogTime(std::string_view t) {
     } else if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
       int oh, om;
       int sign = t[i] == '-' ? -1 : 1;
-      if (!Digits(t, i + 1, 2, &oh)) return std::nullopt;
+      if (!ParseFixedDigits(t, i + 1, 2, &oh)) return std::nullopt;
       size_t j = i + 3;
       if (j < t.size() && t[j] == ':') ++j;
-      if (!Digits(t, j, 2, &om)) return std::nullopt;
+      if (!ParseFixedDigits(t, j, 2, &om)) return std::nullopt;
       offset_min = sign * (oh * 60 + om);
       i = j + 2;
     }

@@ -10,6 +10,8 @@
 #include <map>
 #include <set>
 
+#include "core/time.h"
+
 namespace tailor {
 
 namespace {
@@ -81,35 +83,15 @@ std::optional<uint32_t> ParsePercentBasisPoints(std::string_view text) {
 
 namespace {
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool ParseDigits(std::string_view text, size_t pos, size_t n, int* out) {
-  if (pos + n > text.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (text[i] < '0' || text[i] > '9') return false;
-    v = v * 10 + (text[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
 bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 }  // namespace
 
 std::optional<int64_t> ParseExperimentDate(std::string_view text, bool end_of_day) {
   int y, mo, d, h = 0, mi = 0, s = 0;
-  if (text.size() < 10 || !ParseDigits(text, 0, 4, &y) || text[4] != '-' ||
-      !ParseDigits(text, 5, 2, &mo) || text[7] != '-' || !ParseDigits(text, 8, 2, &d)) {
+  if (text.size() < 10 || !ParseFixedDigits(text, 0, 4, &y) || text[4] != '-' ||
+      !ParseFixedDigits(text, 5, 2, &mo) || text[7] != '-' ||
+      !ParseFixedDigits(text, 8, 2, &d)) {
     return std::nullopt;
   }
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -119,9 +101,9 @@ std::optional<int64_t> ParseExperimentDate(std::string_view text, bool end_of_da
   if (!bare_date) {
     // "YYYY-MM-DDTHH:MM:SSZ" (or a space instead of 'T').
     if (text.size() != 20 || (text[10] != 'T' && text[10] != ' ') || text[13] != ':' ||
-        text[16] != ':' || text[19] != 'Z' || !ParseDigits(text, 11, 2, &h) ||
-        !ParseDigits(text, 14, 2, &mi) || !ParseDigits(text, 17, 2, &s) || h > 23 || mi > 59 ||
-        s > 59) {
+        text[16] != ':' || text[19] != 'Z' || !ParseFixedDigits(text, 11, 2, &h) ||
+        !ParseFixedDigits(text, 14, 2, &mi) || !ParseFixedDigits(text, 17, 2, &s) || h > 23 ||
+        mi > 59 || s > 59) {
       return std::nullopt;
     }
   }
