@@ -98,6 +98,9 @@ TEST(RequestView, HeadersCookiesQuery) {
   EXPECT_EQ(rv.FindQueryParam("flag").value(), "");
   EXPECT_EQ(rv.FindQueryParam("x").value(), "%41");
   EXPECT_FALSE(rv.FindQueryParam("utm").has_value());
+  EXPECT_EQ(FindQueryParamIn("a=1&&b=2&a=3", "a").value(), "1");
+  EXPECT_EQ(FindQueryParamIn("a=1&&b=2&a=3", "b").value(), "2");
+  EXPECT_FALSE(FindQueryParamIn("", "a").has_value());
   // Hidden cookies (Tailor's own, without consent) are not found; the others still are.
   rv.hidden_cookies[0] = "tailor_id";
   EXPECT_FALSE(rv.FindCookie("tailor_id").has_value());

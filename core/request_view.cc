@@ -73,7 +73,7 @@ std::optional<std::string_view> RequestView::FindCookie(std::string_view name) c
   return std::nullopt;
 }
 
-std::optional<std::string_view> RequestView::FindQueryParam(std::string_view name) const {
+std::optional<std::string_view> FindQueryParamIn(std::string_view query, std::string_view name) {
   std::optional<std::string_view> found;
   ForEachPair(query, '&', /*trim=*/false, [&](std::string_view k, std::string_view v) {
     if (k == name) {
@@ -83,6 +83,10 @@ std::optional<std::string_view> RequestView::FindQueryParam(std::string_view nam
     return true;
   });
   return found;
+}
+
+std::optional<std::string_view> RequestView::FindQueryParam(std::string_view name) const {
+  return FindQueryParamIn(query, name);
 }
 
 }  // namespace tailor

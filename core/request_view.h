@@ -38,6 +38,10 @@ struct CookieJar {
 // Raw (undecoded) value of the first cookie `name` in one Cookie header's value.
 std::optional<std::string_view> FindCookieIn(std::string_view cookie_header, std::string_view name);
 
+// Raw (undecoded) value of the first parameter with this exact name in a raw query string
+// ("a=1&b=%20", without '?'). A key without '=' has an empty value.
+std::optional<std::string_view> FindQueryParamIn(std::string_view query, std::string_view name);
+
 struct RequestView {
   std::string_view method;   // "GET"
   std::string_view scheme;   // "http" or "https"
