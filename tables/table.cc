@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/text.h"
 #include "geo/geo_service.h"
 
 namespace tailor {
@@ -17,17 +18,6 @@ namespace {
 
 constexpr uint64_t kNoString = ~uint64_t{0};
 constexpr uint8_t kNoFlag = 2;
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 bool ParseNumber(std::string_view s, double* d) {
   if (s.empty()) return false;
@@ -40,11 +30,11 @@ bool ParseNumber(std::string_view s, double* d) {
 
 // Inferred bools are only true/false; a column declared :bool also takes yes/no and 1/0.
 bool ParseBool(std::string_view s, bool declared, bool* b) {
-  if (IEquals(s, "true")) return *b = true, true;
-  if (IEquals(s, "false")) return *b = false, true;
+  if (EqualsIgnoreCase(s, "true")) return *b = true, true;
+  if (EqualsIgnoreCase(s, "false")) return *b = false, true;
   if (!declared) return false;
-  if (IEquals(s, "yes") || s == "1") return *b = true, true;
-  if (IEquals(s, "no") || s == "0") return *b = false, true;
+  if (EqualsIgnoreCase(s, "yes") || s == "1") return *b = true, true;
+  if (EqualsIgnoreCase(s, "no") || s == "0") return *b = false, true;
   return false;
 }
 
