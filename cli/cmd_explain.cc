@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "core/json.h"
 #include "core/text.h"
 #include "engine/engine.h"
 #include "engine/request_evaluation.h"
@@ -37,28 +38,6 @@ const Command kExplain = {
     "trace)",
     Run};
 
-std::string Json(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string JsonNumber(double v) {
   if (!std::isfinite(v)) return "null";  // JSON has no NaN or infinity
   char buf[64];
@@ -71,10 +50,10 @@ std::string JsonValue(const Value& v) {
     case ValueType::kMissing: return "null";
     case ValueType::kBool: return v.boolean ? "true" : "false";
     case ValueType::kNumber: return JsonNumber(v.number);
-    case ValueType::kString: return Json(v.str);
+    case ValueType::kString: return JsonString(v.str);
     case ValueType::kStringList: {
       std::string out = "[";
-      for (size_t i = 0; i < v.list.size(); ++i) out += (i ? ", " : "") + Json(v.list[i]);
+      for (size_t i = 0; i < v.list.size(); ++i) out += (i ? ", " : "") + JsonString(v.list[i]);
       return out + "]";
     }
   }
@@ -242,34 +221,36 @@ int Run(const std::vector<std::string>& args) {
   Decision d = request.Decide();
   const CompiledRules& c = rules->compiled();
   std::string out = "{\n";
-  out += "  \"page\": " + (d.page >= 0 ? Json(d.page_pattern) : std::string("null")) + ",\n";
-  out += "  \"variant\": " + (d.page >= 0 && !d.variant.empty() ? Json(d.variant) : std::string("null")) + ",\n";
+  out += "  \"page\": " + (d.page >= 0 ? JsonString(d.page_pattern) : std::string("null")) + ",\n";
+  out += "  \"variant\": " +
+         (d.page >= 0 && !d.variant.empty() ? JsonString(d.variant) : std::string("null")) +
+         ",\n";
   out += "  \"default\": " + std::string(d.is_default ? "true" : "false") + ",\n";
   out += "  \"segments\": [";
   bool first = true;
   for (size_t i = 0; i < rules->num_segments(); ++i) {
     if (!ev.InSegment(i)) continue;
-    out += (first ? "" : ", ") + Json(rules->segment_name(i));
+    out += (first ? "" : ", ") + JsonString(rules->segment_name(i));
     first = false;
   }
   out += "],\n  \"scores\": {";
   for (size_t i = 0; i < rules->num_scores(); ++i) {
-    out += std::string(i ? "," : "") + "\n    " + Json(rules->score_name(i)) +
+    out += std::string(i ? "," : "") + "\n    " + JsonString(rules->score_name(i)) +
            ": {\"points\": " + JsonNumber(ev.ScorePoints(i)) + ", \"band\": " +
-           (rules->score_has_bands(i) ? Json(ev.ScoreBand(i)) : std::string("null")) + "}";
+           (rules->score_has_bands(i) ? JsonString(ev.ScoreBand(i)) : std::string("null")) + "}";
   }
   out += rules->num_scores() ? "\n  },\n" : "},\n";
   out += "  \"experiments\": {";
   for (size_t i = 0; i < rules->experiments().size(); ++i) {
     std::string_view v = ev.ExperimentVariant(i);
-    out += std::string(i ? ", " : "") + Json(rules->experiments()[i].name) + ": " +
-           (v.empty() ? std::string("null") : Json(v));
+    out += std::string(i ? ", " : "") + JsonString(rules->experiments()[i].name) + ": " +
+           (v.empty() ? std::string("null") : JsonString(v));
   }
   out += "},\n  \"signals\": {";
   first = true;
   for (size_t i = 0; i < ev.num_slots(); ++i) {
     if (!ev.slot_is_signal(i) || !ev.slot_computed(i)) continue;
-    out += std::string(first ? "" : ",") + "\n    " + Json(ev.slot_name(i)) + ": " +
+    out += std::string(first ? "" : ",") + "\n    " + JsonString(ev.slot_name(i)) + ": " +
            JsonValue(ev.slot_value(i));
     first = false;
   }
@@ -310,8 +291,8 @@ int Run(const std::vector<std::string>& args) {
         rule = "experiment " + rules->experiments()[t.index].name;
         break;
     }
-    out += std::string(first ? "" : ",") + "\n    {\"rule\": " + Json(rule) +
-           (at.empty() ? "" : ", \"at\": " + Json(at)) +
+    out += std::string(first ? "" : ",") + "\n    {\"rule\": " + JsonString(rule) +
+           (at.empty() ? "" : ", \"at\": " + JsonString(at)) +
            ", \"result\": " + (t.result ? "true" : "false") + "}";
     first = false;
   }

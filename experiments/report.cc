@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/json.h"
+
 namespace tailor {
 
 // One visitor. Times are compared as (time_ms, line sequence) so that equal timestamps
@@ -231,23 +233,6 @@ std::string JsonNumber(double v) {
 
 std::string JsonOptional(const std::optional<double>& v) {
   return v ? JsonNumber(*v) : "null";
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 std::string Percent(double v) { return Fmt("%.2f%%", v * 100); }
