@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "core/diagnostic.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "core/reloader.h"
 #include "core/request_view.h"
@@ -64,6 +65,30 @@ TEST(Time, ParseFixedDigits) {
 TEST(Json, String) {
   EXPECT_EQ(JsonString("a\"b\\c\n\r\t\x01\xc3\xa9"), "\"a\\\"b\\\\c\\n\\r\\t\\u0001\xc3\xa9\"");
   EXPECT_EQ(JsonString(""), "\"\"");
+}
+
+TEST(File, ReadFileLimited) {
+  const std::string path = ::testing::TempDir() + "/read-file-" + std::to_string(getpid());
+  { std::ofstream(path) << "0123456789"; }
+  Result<std::string> read = ReadFileLimited(path, 10);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read.value(), "0123456789");
+  FileReadFailure why;
+  read = ReadFileLimited(path, 9, &why);
+  EXPECT_FALSE(read.ok());
+  EXPECT_EQ(why.kind, FileReadFailure::Kind::kTooLarge);
+  EXPECT_EQ(read.status().message(), path + " is larger than 9 bytes");
+  read = ReadFileLimited(path + ".missing", 10, &why);
+  EXPECT_EQ(why.kind, FileReadFailure::Kind::kCannotOpen);
+  EXPECT_EQ(why.error_number, ENOENT);
+  EXPECT_EQ(read.status().message(),
+            "cannot read " + path + ".missing: " + std::strerror(ENOENT));
+  read = ReadFileLimited(::testing::TempDir(), 10, &why);
+  EXPECT_EQ(why.kind, FileReadFailure::Kind::kIsDirectory);
+  // Not a regular file: the limit holds while reading.
+  read = ReadFileLimited("/dev/zero", 100000, &why);
+  EXPECT_EQ(why.kind, FileReadFailure::Kind::kTooLarge);
+  std::remove(path.c_str());
 }
 
 TEST(Text, PercentDecode) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/file.h"
 #include "lua/lua_sandbox.h"
 
 namespace tailor {
@@ -49,29 +50,19 @@ std::string_view ErrorText(lua_State* L) {
 const char* LuaTypeName(lua_State* L, int index) { return lua_typename(L, lua_type(L, index)); }
 
 bool ReadFile(const std::string& path, size_t max_bytes, std::string* out, std::string* error) {
-  FILE* f = fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    *error = "cannot read " + path + ": " + std::strerror(errno);
-    return false;
+  FileReadFailure failure;
+  Result<std::string> read = ReadFileLimited(path, max_bytes, &failure);
+  if (read.ok()) {
+    *out = std::move(read).value();
+    return true;
   }
-  out->clear();
-  char buf[16384];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-    if (out->size() + n > max_bytes) {
-      fclose(f);
-      *error = path + ": the file is larger than " + std::to_string(max_bytes) + " bytes";
-      return false;
-    }
-    out->append(buf, n);
-  }
-  bool failed = ferror(f) != 0;
-  fclose(f);
-  if (failed) {
+  if (failure.kind == FileReadFailure::Kind::kCannotOpen)
+    *error = "cannot read " + path + ": " + std::strerror(failure.error_number);
+  else if (failure.kind == FileReadFailure::Kind::kTooLarge)
+    *error = path + ": the file is larger than " + std::to_string(max_bytes) + " bytes";
+  else
     *error = "cannot read " + path;
-    return false;
-  }
-  return true;
+  return false;
 }
 
 // Compiles a signal's file as source text only ("t"): LuaJIT loads bytecode without

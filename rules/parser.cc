@@ -6,8 +6,9 @@
 #include <set>
 #include <cstdio>
 #include <cstring>
-#include <sys/stat.h>
 #include <utility>
+
+#include "core/file.h"
 
 namespace tailor {
 
@@ -23,42 +24,23 @@ bool IsReservedWord(std::string_view w) {
 
 bool ReadRulesFile(const std::string& path, size_t max_bytes, std::string* text,
                    std::string* error) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    *error = std::string("cannot read: ") + std::strerror(errno);
-    return false;
+  FileReadFailure failure;
+  Result<std::string> read = ReadFileLimited(path, max_bytes, &failure);
+  if (read.ok()) {
+    *text = std::move(read).value();
+    return true;
   }
-  if (S_ISDIR(st.st_mode)) {
-    *error = "is a directory, not a rules file";
-    return false;
-  }
-  if (static_cast<size_t>(st.st_size) > max_bytes) {
-    *error = "file is larger than the limit of " + std::to_string(max_bytes) + " bytes";
-    return false;
-  }
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    *error = std::string("cannot read: ") + std::strerror(errno);
-    return false;
-  }
-  text->clear();
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    text->append(buf, n);
-    if (text->size() > max_bytes) {
-      std::fclose(f);
+  switch (failure.kind) {
+    case FileReadFailure::Kind::kCannotOpen:
+      *error = std::string("cannot read: ") + std::strerror(failure.error_number);
+      break;
+    case FileReadFailure::Kind::kIsDirectory: *error = "is a directory, not a rules file"; break;
+    case FileReadFailure::Kind::kTooLarge:
       *error = "file is larger than the limit of " + std::to_string(max_bytes) + " bytes";
-      return false;
-    }
+      break;
+    default: *error = "read error"; break;
   }
-  bool failed = std::ferror(f);
-  std::fclose(f);
-  if (failed) {
-    *error = "read error";
-    return false;
-  }
-  return true;
+  return false;
 }
 
 namespace {

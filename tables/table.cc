@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <cerrno>
 #include <cstring>
 
+#include "core/file.h"
 #include "core/text.h"
 #include "geo/geo_service.h"
 
@@ -151,23 +151,20 @@ std::string_view FormatNumber(double d, char (&buf)[32]) {
 
 std::shared_ptr<const Table> Table::LoadCsv(const std::string& path, std::string_view key_column,
                                             Diagnostics& diags, const TableLimits& limits) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) {
-    diags.Error(path, 0, 0, std::string("cannot read the table: ") + std::strerror(errno));
+  FileReadFailure failure;
+  Result<std::string> read = ReadFileLimited(path, limits.max_file_bytes, &failure);
+  if (!read.ok()) {
+    if (failure.kind == FileReadFailure::Kind::kCannotOpen)
+      diags.Error(path, 0, 0, std::string("cannot read the table: ") +
+                                  std::strerror(failure.error_number));
+    else if (failure.kind == FileReadFailure::Kind::kTooLarge)
+      diags.Error(path, 0, 0, "the table file is larger than " +
+                                  std::to_string(limits.max_file_bytes >> 20) + " MiB");
+    else
+      diags.Error(path, 0, 0, "cannot read the table");
     return nullptr;
   }
-  const std::streamoff size = in.tellg();
-  if (size < 0 || static_cast<uint64_t>(size) > limits.max_file_bytes) {
-    diags.Error(path, 0, 0, "the table file is larger than " +
-                                std::to_string(limits.max_file_bytes >> 20) + " MiB");
-    return nullptr;
-  }
-  std::string text(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  if (!in.read(text.data(), size)) {
-    diags.Error(path, 0, 0, "cannot read the table");
-    return nullptr;
-  }
+  const std::string& text = read.value();
   return ParseCsv(text, path, key_column, diags, limits);
 }
 
