@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "cli/load_rules.h"
 #include "experiments/experiment_assigner.h"
@@ -20,18 +21,17 @@ const Command kCommand = {"assign", "assign RULES [--experiment NAME] < IDS",
 
 int Run(const std::vector<std::string>& args) {
   std::string rules_path, only;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--experiment") {
-      if (i + 1 >= args.size()) return UsageError(kCommand, "--experiment needs a name");
-      only = args[++i];
-    } else if (!args[i].empty() && args[i][0] == '-') {
-      return UsageError(kCommand, "unknown option \"" + args[i] + "\"");
-    } else if (rules_path.empty()) {
-      rules_path = args[i];
-    } else {
-      return UsageError(kCommand, "one rules file only");
-    }
-  }
+  int status = Args(kCommand)
+                   .Flag("--experiment", "--experiment needs a name", &only)
+                   .Other([&](const std::string& a) {
+                     if (!a.empty() && a[0] == '-')
+                       return UsageError(kCommand, "unknown option \"" + a + "\"");
+                     if (!rules_path.empty()) return UsageError(kCommand, "one rules file only");
+                     rules_path = a;
+                     return 0;
+                   })
+                   .Parse(args);
+  if (status != 0) return status;
   if (rules_path.empty()) return UsageError(kCommand, "missing the rules file");
 
   // As nginx loads it: tables and Lua signals the rules declare are loaded too (the bucketing

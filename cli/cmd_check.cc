@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "engine/engine.h"
 #include "rules/rule_set.h"
@@ -17,8 +18,17 @@ const Command kCheck = {"check", "check RULES", "check a rules file: every error
                         Run};
 
 int Run(const std::vector<std::string>& args) {
-  if (args.size() != 1 || args[0].empty() || args[0][0] == '-')
-    return UsageError(kCheck, "expected one rules file");
+  size_t rules_files = 0;
+  int status = Args(kCheck)
+                   .Other([&](const std::string& a) {
+                     if (a.empty() || a[0] == '-')
+                       return UsageError(kCheck, "expected one rules file");
+                     ++rules_files;
+                     return 0;
+                   })
+                   .Parse(args);
+  if (status != 0) return status;
+  if (rules_files != 1) return UsageError(kCheck, "expected one rules file");
   Diagnostics diags;
   EngineConfig config;
   config.rules_path = args[0];

@@ -8,17 +8,26 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "signals/device_classifier.h"
 
 namespace tailor::cli {
 namespace {
 
+int Run(const std::vector<std::string>& args);
+const Command kCommand = {"classify", "classify",
+                          "classify User-Agents from stdin: type<TAB>os<TAB>browser<TAB>bot", Run};
+
 int Run(const std::vector<std::string>& args) {
-  if (!args.empty()) {
-    std::fprintf(stderr, "tailorc classify: takes no arguments (User-Agents on stdin)\n");
-    return 2;
-  }
+  int status = Args(kCommand)
+                   .Other([](const std::string&) {
+                     std::fprintf(stderr,
+                                  "tailorc classify: takes no arguments (User-Agents on stdin)\n");
+                     return 2;
+                   })
+                   .Parse(args);
+  if (status != 0) return status;
   auto created = DeviceClassifier::Create();
   if (!created.ok()) {
     std::fprintf(stderr, "tailorc classify: %s\n", created.status().message().c_str());
@@ -56,6 +65,5 @@ int Run(const std::vector<std::string>& args) {
 }
 
 }  // namespace
-TAILORC_COMMAND(classify, "classify", "classify",
-                "classify User-Agents from stdin: type<TAB>os<TAB>browser<TAB>bot", Run);
+TAILORC_COMMAND(classify, kCommand.name, kCommand.usage, kCommand.summary, Run);
 }  // namespace tailor::cli

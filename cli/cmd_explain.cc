@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "core/json.h"
 #include "core/text.h"
@@ -71,55 +72,56 @@ struct RequestSpec {
 int Run(const std::vector<std::string>& args) {
   RequestSpec spec;
   std::string rules_path;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto next = [&](std::string* out) {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "--url") {
-      if (!next(&spec.url)) return UsageError(kExplain, "--url needs a URL");
-    } else if (a == "--header") {
-      if (!next(&v)) return UsageError(kExplain, "--header needs 'Name: value'");
-      size_t colon = v.find(':');
-      if (colon == std::string::npos || colon == 0)
-        return UsageError(kExplain, "--header needs 'Name: value', got '" + v + "'");
-      spec.headers.push_back({v.substr(0, colon), std::string(TrimSpaces(std::string_view(v).substr(colon + 1)))});
-    } else if (a == "--cookie") {
-      if (!next(&v) || v.find('=') == std::string::npos)
-        return UsageError(kExplain, "--cookie needs NAME=VALUE");
-      spec.cookies.push_back(v);
-    } else if (a == "--ip") {
-      if (!next(&spec.ip)) return UsageError(kExplain, "--ip needs an address");
-    } else if (a == "--host") {
-      if (!next(&spec.host)) return UsageError(kExplain, "--host needs a host name");
-    } else if (a == "--method") {
-      if (!next(&spec.method)) return UsageError(kExplain, "--method needs a method");
-    } else if (a == "--visitor") {
-      if (!next(&spec.visitor)) return UsageError(kExplain, "--visitor needs an ID");
-    } else if (a == "--geoip") {
-      if (!next(&v)) return UsageError(kExplain, "--geoip needs a MaxMind database file");
-      spec.config.geo.push_back({v, 0});
-    } else if (a == "--languages") {
-      if (!next(&v)) return UsageError(kExplain, "--languages needs a list: fr,en");
-      size_t start = 0;
-      while (start <= v.size()) {
-        size_t comma = v.find(',', start);
-        std::string lang = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (!lang.empty()) spec.config.languages.push_back(lang);
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
-    } else if (a == "--secret") {
-      if (!next(&spec.config.secret_path)) return UsageError(kExplain, "--secret needs a file");
-    } else if (rules_path.empty() && !a.empty() && a[0] != '-') {
-      rules_path = a;
-    } else {
-      return UsageError(kExplain, "unexpected argument " + a);
-    }
-  }
+  Args parser(kExplain);
+  parser.Flag("--url", "--url needs a URL", &spec.url)
+      .Flag("--header", "--header needs 'Name: value'",
+            [&](const std::string& v) {
+              size_t colon = v.find(':');
+              if (colon == std::string::npos || colon == 0)
+                return UsageError(kExplain, "--header needs 'Name: value', got '" + v + "'");
+              spec.headers.push_back(
+                  {v.substr(0, colon),
+                   std::string(TrimSpaces(std::string_view(v).substr(colon + 1)))});
+              return 0;
+            })
+      .Flag("--cookie", "--cookie needs NAME=VALUE",
+            [&](const std::string& v) {
+              if (v.find('=') == std::string::npos)
+                return UsageError(kExplain, "--cookie needs NAME=VALUE");
+              spec.cookies.push_back(v);
+              return 0;
+            })
+      .Flag("--ip", "--ip needs an address", &spec.ip)
+      .Flag("--host", "--host needs a host name", &spec.host)
+      .Flag("--method", "--method needs a method", &spec.method)
+      .Flag("--visitor", "--visitor needs an ID", &spec.visitor)
+      .Flag("--geoip", "--geoip needs a MaxMind database file",
+            [&](const std::string& v) {
+              spec.config.geo.push_back({v, 0});
+              return 0;
+            })
+      .Flag("--languages", "--languages needs a list: fr,en",
+            [&](const std::string& v) {
+              size_t start = 0;
+              while (start <= v.size()) {
+                size_t comma = v.find(',', start);
+                std::string lang =
+                    v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+                if (!lang.empty()) spec.config.languages.push_back(lang);
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+              }
+              return 0;
+            })
+      .Flag("--secret", "--secret needs a file", &spec.config.secret_path)
+      .Other([&](const std::string& a) {
+        if (rules_path.empty() && !a.empty() && a[0] != '-') {
+          rules_path = a;
+          return 0;
+        }
+        return UsageError(kExplain, "unexpected argument " + a);
+      });
+  if (int status = parser.Parse(args); status != 0) return status;
   if (rules_path.empty()) return UsageError(kExplain, "expected a rules file");
 
   // The same Engine the server builds: classifiers, geo, tables, Lua, experiments.

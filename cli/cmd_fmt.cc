@@ -3,6 +3,7 @@
 // A file with syntax errors is never rewritten (exit 1, errors on stderr).
 #include <cstdio>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "rules/formatter.h"
 #include "rules/parser.h"
@@ -17,15 +18,16 @@ const Command kFmt = {"fmt", "fmt RULES [-w]",
 int Run(const std::vector<std::string>& args) {
   std::string path;
   bool write = false;
-  for (const std::string& a : args) {
-    if (a == "-w" || a == "--write") {
-      write = true;
-    } else if (path.empty() && !a.empty() && a[0] != '-') {
-      path = a;
-    } else {
-      return UsageError(kFmt, "unexpected argument " + a);
-    }
-  }
+  int status = Args(kFmt)
+                   .Switch("-w", "--write", &write)
+                   .Other([&](const std::string& a) {
+                     if (!path.empty() || a.empty() || a[0] == '-')
+                       return UsageError(kFmt, "unexpected argument " + a);
+                     path = a;
+                     return 0;
+                   })
+                   .Parse(args);
+  if (status != 0) return status;
   if (path.empty()) return UsageError(kFmt, "expected a rules file");
   std::string text, error;
   if (!ReadRulesFile(path, RuleLimits().max_file_bytes, &text, &error)) {

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "geo/geo_service.h"
 #include "signals/signal_registry.h"
@@ -21,12 +22,22 @@ extern const Command kGeo;
 int Run(const std::vector<std::string>& args) {
   std::vector<std::string> dbs, ips;
   int64_t now_s = static_cast<int64_t>(std::time(nullptr));
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--ip" && i + 1 < args.size()) ips.push_back(args[++i]);
-    else if (args[i] == "--time" && i + 1 < args.size()) now_s = std::stoll(args[++i]);
-    else if (args[i].rfind("--", 0) != 0) dbs.push_back(args[i]);
-    else return UsageError(kGeo, "unexpected argument \"" + args[i] + "\"");
-  }
+  // A flag without its value is an unexpected argument.
+  int status = Args(kGeo)
+                   .Repeated("--ip", "", &ips)
+                   .Flag("--time", "",
+                         [&](const std::string& v) {
+                           now_s = std::stoll(v);
+                           return 0;
+                         })
+                   .Other([&](const std::string& a) {
+                     if (a.rfind("--", 0) == 0)
+                       return UsageError(kGeo, "unexpected argument \"" + a + "\"");
+                     dbs.push_back(a);
+                     return 0;
+                   })
+                   .Parse(args);
+  if (status != 0) return status;
   if (dbs.empty() || ips.empty()) return UsageError(kGeo, "at least one DB and one --ip are required");
   auto svc = GeoService::Open(dbs);
   if (!svc.ok()) {

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "core/secret.h"
 #include "experiments/preview_token.h"
@@ -22,33 +23,27 @@ const Command kCommand = {
 int Run(const std::vector<std::string>& args) {
   std::string secret_path, variant, ttl_text, check;
   std::vector<std::pair<std::string, std::string>> choices;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto next = [&](std::string* out) {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "--secret") {
-      if (!next(&secret_path)) return UsageError(kCommand, "--secret needs a file");
-    } else if (a == "--set") {
-      if (!next(&v)) return UsageError(kCommand, "--set needs EXPERIMENT=VARIANT");
-      size_t eq = v.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) {
-        return UsageError(kCommand, "--set needs EXPERIMENT=VARIANT, not \"" + v + "\"");
-      }
-      choices.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-    } else if (a == "--variant") {
-      if (!next(&variant)) return UsageError(kCommand, "--variant needs a page variant name");
-    } else if (a == "--ttl") {
-      if (!next(&ttl_text)) return UsageError(kCommand, "--ttl needs a duration like 2h");
-    } else if (a == "--check") {
-      if (!next(&check)) return UsageError(kCommand, "--check needs a token");
-    } else {
-      return UsageError(kCommand, "unknown argument \"" + a + "\"");
-    }
-  }
+  int status =
+      Args(kCommand)
+          .Flag("--secret", "--secret needs a file", &secret_path)
+          .Flag("--set", "--set needs EXPERIMENT=VARIANT",
+                [&](const std::string& v) {
+                  size_t eq = v.find('=');
+                  if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) {
+                    return UsageError(kCommand,
+                                      "--set needs EXPERIMENT=VARIANT, not \"" + v + "\"");
+                  }
+                  choices.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+                  return 0;
+                })
+          .Flag("--variant", "--variant needs a page variant name", &variant)
+          .Flag("--ttl", "--ttl needs a duration like 2h", &ttl_text)
+          .Flag("--check", "--check needs a token", &check)
+          .Other([&](const std::string& a) {
+            return UsageError(kCommand, "unknown argument \"" + a + "\"");
+          })
+          .Parse(args);
+  if (status != 0) return status;
   if (secret_path.empty()) return UsageError(kCommand, "--secret FILE is required");
   // The loader nginx uses for tailor_secret: the same file gives the same key.
   auto secret = LoadSecret(secret_path);

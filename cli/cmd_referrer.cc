@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "core/diagnostic.h"
 #include "signals/referrer_classifier.h"
@@ -26,19 +27,19 @@ const Command kSelf = {"referrer", "referrer [--referrers FILE] [--own-host HOST
 int Run(const std::vector<std::string>& args) {
   ReferrerClassifier classifier;
   std::vector<std::string> own_storage;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--referrers" && i + 1 < args.size()) {
-      Diagnostics diags;
-      bool ok = classifier.LoadDatabaseFile(args[++i], diags);
-      for (const Diagnostic& d : diags.items())
-        std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
-      if (!ok) return 1;
-    } else if (args[i] == "--own-host" && i + 1 < args.size()) {
-      own_storage.push_back(args[++i]);
-    } else {
-      return UsageError(kSelf, "unexpected argument \"" + args[i] + "\"");
-    }
-  }
+  // A flag without its value is an unexpected argument.
+  int status = Args(kSelf)
+                   .Flag("--referrers", "",
+                         [&](const std::string& file) {
+                           Diagnostics diags;
+                           bool ok = classifier.LoadDatabaseFile(file, diags);
+                           for (const Diagnostic& d : diags.items())
+                             std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
+                           return ok ? 0 : 1;
+                         })
+                   .Repeated("--own-host", "", &own_storage)
+                   .Parse(args);
+  if (status != 0) return status;
   std::vector<std::string_view> own(own_storage.begin(), own_storage.end());
   std::vector<char> arena_buf(64 * 1024);
   std::string line, out;

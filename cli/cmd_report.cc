@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "cli/load_rules.h"
 #include "experiments/access_log.h"
@@ -22,29 +23,25 @@ int Run(const std::vector<std::string>& args) {
   std::vector<std::string> logs;
   std::string rules_path, format = "text";
   ReportOptions options;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    if (a == "--experiment") {
-      if (!value(&options.experiment)) return UsageError(kCommand, "--experiment needs a name");
-    } else if (a == "--goal") {
-      if (!value(&options.goal)) return UsageError(kCommand, "--goal needs a path pattern");
-    } else if (a == "--rules") {
-      if (!value(&rules_path)) return UsageError(kCommand, "--rules needs a file");
-    } else if (a == "--format") {
-      if (!value(&format) || (format != "json" && format != "text")) {
-        return UsageError(kCommand, "--format is json or text");
-      }
-    } else if (a.size() > 1 && a[0] == '-') {
-      return UsageError(kCommand, "unknown option \"" + a + "\"");
-    } else {
-      logs.push_back(a);  // "-" is stdin
-    }
-  }
+  int parsed = Args(kCommand)
+                   .Flag("--experiment", "--experiment needs a name", &options.experiment)
+                   .Flag("--goal", "--goal needs a path pattern", &options.goal)
+                   .Flag("--rules", "--rules needs a file", &rules_path)
+                   .Flag("--format", "--format is json or text",
+                         [&](const std::string& v) {
+                           format = v;
+                           if (format != "json" && format != "text")
+                             return UsageError(kCommand, "--format is json or text");
+                           return 0;
+                         })
+                   .Other([&](const std::string& a) {
+                     if (a.size() > 1 && a[0] == '-')
+                       return UsageError(kCommand, "unknown option \"" + a + "\"");
+                     logs.push_back(a);  // "-" is stdin
+                     return 0;
+                   })
+                   .Parse(args);
+  if (parsed != 0) return parsed;
   if (logs.empty()) return UsageError(kCommand, "no log file");
   if (options.experiment.empty()) return UsageError(kCommand, "--experiment is required");
   if (options.goal.empty()) return UsageError(kCommand, "--goal is required");

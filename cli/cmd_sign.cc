@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "core/secret.h"
 #include "signals/visitor_profile.h"
@@ -29,16 +30,16 @@ bool CookieSafe(const std::string& v) {
 int Run(const std::vector<std::string>& args) {
   std::string secret_path;
   std::vector<std::string> words;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--secret") {
-      if (i + 1 >= args.size()) return UsageError(kCommand, "--secret needs a file");
-      secret_path = args[++i];
-    } else if (args[i].size() > 1 && args[i][0] == '-') {
-      return UsageError(kCommand, "unknown option \"" + args[i] + "\"");
-    } else {
-      words.push_back(args[i]);
-    }
-  }
+  int status = Args(kCommand)
+                   .Flag("--secret", "--secret needs a file", &secret_path)
+                   .Other([&](const std::string& a) {
+                     if (a.size() > 1 && a[0] == '-')
+                       return UsageError(kCommand, "unknown option \"" + a + "\"");
+                     words.push_back(a);
+                     return 0;
+                   })
+                   .Parse(args);
+  if (status != 0) return status;
   if (secret_path.empty()) return UsageError(kCommand, "--secret FILE is required");
   if (words.size() != 2) return UsageError(kCommand, "expected a stage and a value");
   const std::string& stage = words[0];

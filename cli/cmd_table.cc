@@ -4,6 +4,7 @@
 // tailorc table compile FILE.csv --key COLUMN -o OUT: writes the memory-mapped form.
 #include <cstdio>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "tables/table.h"
 
@@ -32,13 +33,19 @@ int Run(const std::vector<std::string>& args) {
   const bool compile = args[0] == "compile";
   std::string file, key, out;
   std::vector<std::string> lookups;
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--key" && i + 1 < args.size()) key = args[++i];
-    else if (args[i] == "--lookup" && i + 1 < args.size()) lookups.push_back(args[++i]);
-    else if (args[i] == "-o" && i + 1 < args.size()) out = args[++i];
-    else if (file.empty() && args[i].rfind("--", 0) != 0) file = args[i];
-    else return UsageError(kTable, "unexpected argument \"" + args[i] + "\"");
-  }
+  // After the subcommand; a flag without its value is taken as any other argument.
+  int status = Args(kTable)
+                   .Flag("--key", "", &key)
+                   .Repeated("--lookup", "", &lookups)
+                   .Flag("-o", "", &out)
+                   .Other([&](const std::string& a) {
+                     if (!file.empty() || a.rfind("--", 0) == 0)
+                       return UsageError(kTable, "unexpected argument \"" + a + "\"");
+                     file = a;
+                     return 0;
+                   })
+                   .Parse(args, 1);
+  if (status != 0) return status;
   if (file.empty() || key.empty()) return UsageError(kTable, "FILE and --key COLUMN are required");
   if (compile && out.empty()) return UsageError(kTable, "compile needs -o OUT");
   Diagnostics diags;
