@@ -23,9 +23,10 @@ class Status {
   std::string message_;
 };
 
-// Result<T>: a value or a failed Status.
+// Result<T>: a value or a failed Status. [[nodiscard]]: a call whose Result is dropped is a
+// failure nobody sees; say so with (void) where ignoring it is really right.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}   // NOLINT: must be an error
