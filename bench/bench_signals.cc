@@ -6,10 +6,10 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "core/file.h"
 #include "signals/device_classifier.h"
 #include "signals/language.h"
 #include "signals/referrer_classifier.h"
@@ -19,13 +19,26 @@
 namespace tailor {
 namespace {
 
+// The lines of a corpus file (none when it cannot be read, or holds more than 1 GiB).
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::vector<std::string> lines;
+  Result<std::string> text = ReadFileLimited(path, size_t{1} << 30);
+  if (!text.ok()) return lines;
+  std::string_view rest = text.value();
+  while (!rest.empty()) {
+    size_t end = rest.find('\n');
+    lines.emplace_back(rest.substr(0, end));
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+  }
+  return lines;
+}
+
 // The real-world UAs of the unit-test set (signals/testdata/user_agents.tsv).
 const std::vector<std::string>& TestUserAgents() {
   static const std::vector<std::string> uas = [] {
     std::vector<std::string> out;
-    std::ifstream in(std::string(TAILOR_SOURCE_DIR) + "/signals/testdata/user_agents.tsv");
-    std::string line;
-    while (std::getline(in, line)) {
+    for (const std::string& line :
+         ReadLines(std::string(TAILOR_SOURCE_DIR) + "/signals/testdata/user_agents.tsv")) {
       if (line.empty() || line[0] == '#') continue;
       size_t a = line.find('\t'), b = line.find('\t', a + 1), c = line.find('\t', b + 1);
       if (c != std::string::npos && c + 1 < line.size()) out.push_back(line.substr(c + 1));
@@ -63,9 +76,7 @@ void BM_DeviceClassifyUncachedCorpus(benchmark::State& state) {
   const char* file = std::getenv("TAILOR_BENCH_UA_CORPUS");
   std::vector<std::string> uas;
   if (file != nullptr) {
-    std::ifstream in(file);
-    std::string line;
-    while (std::getline(in, line)) {
+    for (const std::string& line : ReadLines(file)) {
       size_t tab = line.find('\t');
       if (tab != std::string::npos && tab + 1 < line.size()) uas.push_back(line.substr(tab + 1));
     }
