@@ -8,7 +8,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "rules/regex_set.h"
+#include "core/regex_set.h"
 
 namespace tailor {
 

@@ -14,7 +14,7 @@
 #include "rules/ast.h"
 #include "rules/declarations.h"
 #include "rules/extensions.h"
-#include "rules/regex_set.h"
+#include "core/regex_set.h"
 #include "rules/value_set.h"
 #include "signals/signal_registry.h"
 

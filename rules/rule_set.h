@@ -30,7 +30,7 @@
 #include "rules/declarations.h"
 #include "rules/extensions.h"
 #include "rules/limits.h"
-#include "rules/regex_set.h"
+#include "core/regex_set.h"
 #include "signals/signal_registry.h"
 
 namespace tailor {

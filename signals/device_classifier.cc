@@ -1,6 +1,5 @@
 #include "signals/device_classifier.h"
 
-#include <hs/hs.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -59,195 +58,14 @@ struct Pattern {
 // Samsung, Amazon, LG webOS, Samsung Tizen, Sony, Nintendo, Roku, the crawlers' own pages).
 // Every pattern is caseless. Keep them few and literal-heavy: vectorscan runs them together.
 const Pattern kPatterns[] = {
-    // --- Bots: self-declared crawlers, HTTP libraries, monitoring, link previews.
-    {kBotWord, R"(bot(?:$|[^a-z]))"},
-    {kBotWord, R"(robot|crawl|spider|slurp|scraper|archiver|harvest|indexer)"},
-    {kBotVeto, R"(cubot|bot(?:tle|tom))"},  // phone brand, words that contain "bot"
-    {kBotKnown, R"(headless|phantomjs|lighthouse|pagespeed|gtmetrix|pingdom|uptime|statuscake)"
-                R"(|site24x7|newrelic|datadog|facebookexternalhit|meta-external|mediapartners)"
-                R"(|adsbot|feedfetcher|google-|googleagent|googleother|google favicon|google web)"
-                R"(|ptst/|bingpreview|embedly|link ?preview|skypeuripreview|chatgpt|claude)"
-                R"(|anthropic|perplexity|cohere-ai|bytedance|petalsearch|ia_archiver|archiv)"
-                R"(|ahrefs|semrush|mj12|majestic12|dotbot|yandex(?:images|metrika|direct))"
-                R"(|baiduspider|baidu-|transcoder|sogou (?:web|pic|inst|orion|spider)|exabot)"
-                R"(|applebot|duckduck(?:go-favicons|assist)|qwantify|seznam|ccbot)"
-                R"(|diffbot|screenshot|thumbnail|validator|checker|monitor|fetch|scanner|scanning)"
-                R"(|proxy|probe|analy[sz]er|parser|extractor|downloader|sitemap|webcopier|copier)"
-                R"(|linkcheck|link sleuth|nessus|qualys|netcraft|censys|shodan|expanse|measurement)"
-                R"(|securi|cloudflare|amazon cloudfront|amazon route|google-cloud|apis-google)"
-                R"(|googlebot|feedly|feedburner|inoreader|\brss|newsblur|netvibes|zoominfo)"
-                R"(|yahoo! ?slurp|yahoo ad monitoring|tineye|coccoc|linespider|qihoo|yisou)"
-                R"(|360spider|teoma|gigablast|okhttp|java|python|perl|libwww|lwp-|httpclient)"
-                R"(|http-client|http_client|http client|http_get|httpunit|w3c|nutch|ips-agent)"
-                R"(|ichiro|zgrab|nikto|zmeu|acunetix|playwright|selenium|puppeteer|webdriver)"
-                R"(|phantom|cookiehub|onetrust|siteimprove|silktide|dareboost|hardenize)"
-                R"(|thousandeyes|ruxit|appinsights|dcv|verification|newspaper|research|audit)"
-                R"(|-agent|agent/|agent\)|\bagent;|scope3|sindup|adbeat|pixalate|impact\.com)"
-                R"(|postrank|linkdex|metauri|nuzzel|disqus|jersey|jetty|upflow|datanyze|manus-user)"
-                R"(|sqwatcher|turingos|webcapture|wordup|\bwesee|biglotron|collapsify|crawler)"
-                R"(|spider|scrap|harvest|\bbot\b)"},
-    {kBotWeak, R"(whatsapp|telegram|discord|slack|pinterest|tumblr|twitter|quora|outbrain)"
-               R"(|taboola|grammarly|evernote|pocket|instapaper|hubspot|mailchimp|sendgrid)"
-               R"(|bitly|flipboard|viber|skype|line/|naver|daum|mail\.ru|hatena|nextcloud)"
-               R"(|steam|fluid/)"},
-    {kCompatible, R"(\(compatible)"},
-    {kCompatibleBrowser, R"(msie|trident|konqueror|\(compatible; ?\)|googlebot|bingbot)"},
-    {kBotUrl, R"(http://|https://|www\.)"},
-
-    // --- Phones and tablets.
-    {kIphone, R"(iphone)"},
-    {kIpad, R"(ipad)"},
-    {kIpod, R"(ipod)"},
-    {kAndroid, R"(android|adr )"},
-    {kMobi, R"(mobi|phone)"},
-    {kTabletWord, R"(tablet|; ?tab[;)]|\btab\b)"},
-    // Yandex's apps mark a tablet's UA ("YaApp_Android/23.70/apad").
-    {kTabletWord, R"(/apad\b)"},
-    {kTabletPc, R"(tablet pc|touch; tablet)"},
-    {kTabletModel, R"(\bsm-[tpx]\d{3}|\bgt-p\d{4}|\bgt-n[58]\d{3}|\bshw-m[34]|\bsch-i[89]\d\d)"
-                   R"(|\blenovo ?tb|\btb-?[0-9x]{4}|\byt-x|\byt3-|\blenovo ?(?:yoga ?)?tab)"
-                   R"(|\bnexus (?:7|9|10)\b|\bpixel (?:c|tablet)\b|mediapad|matepad)"
-                   R"(|\b(?:bah\d?|agr|ags\d?|kob\d?|dbr|scm|mrx|jdn\d?|bzt|bg2|krj|got)-[a-z]?[wl]\d)"
-                   R"(|xiaomi ?pad|\bmi ?pad|redmi ?pad|\bxoom\b)"
-                   R"(|\bsgp\d{3}|\bnook|\boppo ?pad|\brealme ?pad|\boneplus ?pad|\bopd\d{4})"
-                   R"(|\bpadfone|\bidea ?tab|\bgalaxy tab)"
-                   R"(|\bhuawei ?(?:t|m)\d|\bt1-a|\bfp\d-|\bredmi pad|\bhonor ?pad|\bsurface ?duo)"},
-    // Phones' own model codes, and brands that make mostly phones (but tablets too: a tablet
-    // model such as "Redmi Pad" or "HUAWEI MediaPad" wins over the brand, not over a code).
-    {kPhoneModel, R"(\bsm-[agmnsefjcwr]\d{3}|\bpixel [2-9]|\bpixel \d\d|\bcph\d{4}|\brmx\d{4})"},
-    {kPhoneBrand, R"(\bredmi|\bpoco|oneplus|\bmoto|\bvivo|\bnokia|\binfinix|\btecno|\bitel)"
-                  R"(|\bhuawei|\bhonor|\bzte|\bxiaomi|\blg-|\blm-)"},
-    {kKindle, R"(kindle)"},
-    {kSilk, R"(silk/)"},
-    {kWindowsPhone, R"(windows phone|windows mobile|iemobile|wpdesktop|windows ce)"},
-    {kBlackberry, R"(blackberry|\bbb10\b)"},
-    {kPlaybook, R"(playbook|rim tablet)"},
-    {kKaios, R"(kaios|kai-os)"},
-    {kFeaturePhone, R"(midp|j2me|obigo|up\.browser|up\.link|netfront|\bmaui\b|symbian|series ?[46]0)"
-                    R"(|\bs60|nokia|samsung-|sonyericsson|\bsec-sgh|docomo|kddi|softbank|opera mobi)"
-                    R"(|ucweb|\bbrew\b|polaris|teleca|\bqtv|wap|palm|webos/[0-3]|hpwos|mot-|lge-)"},
-    {kOperaMini, R"(opera mini|opios)"},
-
-    // "MID": a Mobile Internet Device, the cheap tablets' own name ("MID7015A", "TF-MID806G").
-    {kTabletModel, R"((?:\b|[-_])mid[-_ ]?\d)"},
-
-    // --- Living room, consoles, wearables, cars.
-    {kTv, R"(smart-?tv|smarttv|hbbtv|netcast|web0s|\btv\b|viera|bravia|aquos)"
-          R"(|googletv|google ?tv|android ?tv|\batv\b|crkey|apple ?tv|appletv|tvos|roku)"
-          R"(|vidaa|philipstv|nettv|tpvision|espial|opera tv|\bomi/|\bdtv|large screen)"
-          R"(|ce-html|freebox|mitv|mibox|\bmi box|shield android|firetv|fire tv|inettvbrowser)"
-          R"(|maple|vizio|hisense|toshibatv|foxxum|zeasn|titanos|whaletv)"
-          R"(|sonydtv|sharp ?aquos|chromecast|\bstb\b|set-?top|dvb|\bmag\d{3}|kodi|\bplex)"
-          R"(|sraf|vestel|arcelik|loewe|grundig|metz|panasonic|humax|tivo|tcl|skyworth)"
-          R"(|\bbeyondtv|\bxiaomi ?tv|\btvbox|\bmibox|\btelevision)"},
-    // TV words that hold even where the UA also says "Mobile" (Android TV firmware often
-    // sends the phone UA): the living-room names above that no phone maker uses.
-    {kTvOverMobile, R"(\bcrkey|\bbravia|android ?tv|smart-?tv|google ?tv|chromecast|hbbtv|mitv)"},
-    // Android TV sets and boxes that name no TV word: TV firmware shells ("<Brand> Shell
-    // <panel>", "_TV_", "SMART_TV"), a panel size in the model ("ELED-43SMART", "SW-LED43";
-    // "43UP75GU" is HasPanelSizeModel's), panel resolutions ("_FHD"), IPTV, and the
-    // Android TV box families ("T95", "X96 Max", "MXQ", "Beelink", "Ugoos", "Zidoo"; not a
-    // bare "X96", also a phone's name).
-    // Each its own pattern (not one alternation): vectorscan then starts from each one's
-    // literal, which keeps the scan cheap. kTvModel counts as kTv and kTvOverMobile.
-    {kTvModel, R"(\bshell\b|_shell\b|\bshell_|_shell_|_tv_|_tv\b|\btv_|\btv\b)"},
-    {kTvModel, R"(iptv|webtv|smart[_ -]?(?:tv|box)|\d{2}smart|\bhismart|\batv\d)"},
-    {kTvModel, R"(led-?\d{2})"},
-    {kTvModel, R"([_-](?:fhd|uhd)(?:[^a-z]|$))"},
-    {kTvModel, R"(\b(?:t95|a95x|x96 ?(?:q|max|mini|air|w)|h96|tx[3-9]|mxq|tanix|beelink|ugoos))"},
-    {kTvModel, R"(\b(?:zidoo|vontar|mecool|magicsee|pendoo|transpeed|hk1|gtking|x88|nexbox))"},
-    {kTvModel, R"(\bformuler)"},
-    // More box families (Minix NEO, M8S, Rikomagic MK, Huawei's EC6108 IPTV box...), also
-    // after a "_" ("Sunwell_T95ZPLUS").
-    {kTvModel, R"((?:\b|_)(?:t9[56]|x96(?:mate|mini|_)|m8s|neo-[ux]\d|mk80[28]|mk90[28])"
-               R"(|ec6108|orbsmart|vorke|yundoo|nexon x\d))"},
-    // TV SoCs (MStar, MediaTek and Realtek TV chips, HiSilicon and Amlogic set-top chips).
-    {kTvModel, R"((?:\b|_)(?:msd\d{3}|mt58\d\d|rtd\d{4}|hi3798|s90[5x]|s912|s922|amlogic))"},
-    // A 4K/8K or UHD screen in the model ("SOLO 4K", "Omnicast UHD"): a TV or box, unless the UA
-    // says it is a headset or a phone.
-    {kTv, R"((?:\b|_)[48]k(?:\b|_)|\b(?:ultra ?hd|uhd)\b)"},
-    // A TV word ending a model's word ("PortalTV", "BeyondTV2", "RealtekATV", "MD09TV").
-    {kTvModel, R"([a-z0-9]tv\d?(?:\b|_))"},
-    // Digital signage players, and the CE devices' "(Vendor, Model, Wired|Wireless)" comment.
-    {kTv, R"(brightsign|, ?(?:wired|wireless)\))"},
-    // Amazon's model codes: Fire TV "AFTxxx", Fire tablets "KFxxxx".
-    {kTv, R"(\bAFT[A-Z0-9]{1,9}\b)", false},
-    {kTvOverMobile, R"(\bAFT[A-Z0-9]{1,9}\b)", false},
-    {kOsFire, R"(\bAFT[A-Z0-9]{1,9}\b|\bKF[A-Z]{2,6}\b)", false},
-    {kTabletModel, R"(\bKF[A-Z]{2,6}\b)", false},
-    // Android set-top boxes and sticks name themselves "... Box", "... TV Stick".
-    {kTvBox, R"(box\b|box build|\bstick\b)"},
-    {kConsole, R"(xbox|playstation|\bps[345]\b|nintendo|\bwii\b|\bwiiu|\b3ds\b|new 3ds|ouya)"
-               R"(|nintendo switch|\bpsp\b|playstation vita|\bvita\b)"},
-    {kWearable, R"(watch|wear ?os|\bsm-r\d{3}|glass 1|google glass|\bgear\b|fitbit|garmin)"
-                R"(|\bwt\d{2}|\bspark ?ar|runiq)"},
-    {kVr, R"(oculus|quest|\bpico\b|vision ?pro|visionos|xr-?browser|\bvr\b|\bvrl\d)"
-          R"(|hololens|magic ?leap|wolvic)"},
-    {kCar, R"(tesla|qtcarbrowser|automotive|carplay|carbrowser|android auto|\baaos\b|\bsync ?\d)"
-           R"(|\bpolestar|\bvolvo|\brivian|\blucid|\bmercedes|\bmbux|\bbmw\b)"},
-    // Aftermarket and factory Android head units: the car SoCs they name (Allwinner T3/T8
-    // "QUAD-CORE T3", MediaTek AC8227L), car makers' systems (BYD DiLink), rear-seat screens.
-    {kCar, R"((?:quad|octa|octopus)[- ]?core[- ]t\d\b|ultraocta|\b8227l|\bac82\d\d|carpad)"
-           R"(|kzcar|dilink|\bbyd\b|rear seat|\bbenz_)"},
-
-    // --- Operating systems.
-    {kOsWindows, R"(windows nt|windows 9[58x]|windows xp|win32|win64|winnt|windows 2000|win9[58])"},
-    {kOsMac, R"(macintosh|mac os x|mac_powerpc|macos)"},
-    {kOsLinux, R"(linux|x11|ubuntu|debian|fedora|freebsd|openbsd|netbsd|sunos|gentoo|arch linux)"},
-    {kOsCros, R"(\bcros\b|chrome os|chromeos)"},
-    {kOsTizen, R"(tizen)"},
-    {kOsWebos, R"(web0s|webos|netcast)"},
-    {kOsHarmony, R"(harmonyos|openharmony)"},
-    {kOsPlaystation, R"(playstation|\bps[345]\b|\bpsp\b)"},
-    {kOsNintendo, R"(nintendo|\bwii)"},
-    {kOsRoku, R"(roku)"},
-    {kOsTvos, R"(tvos|apple ?tv|appletv)"},
-    {kOsWatchos, R"(watchos|watch os|apple ?watch)"},
-    {kOsFire, R"(silk/)"},
-    {kOsXbox, R"(xbox)"},
-    {kDesktopOther, R"(\bx11\b|linux x86_64|linux i[3-6]86|linux amd64|\bcros\b|windows nt)"},
-    // Android on a PC (Chromebooks' Android runtime, Android-x86 on laptops): the PC lines.
-    {kDesktopModel, R"(chromebook|netbook|\b(?:inspiron|vostro|latitude|optiplex|thinkpad))"
-                    R"(|\b(?:thinkcentre|ideapad|satellite|lifebook|travelmate|aspire|pavilion))"
-                    R"(|\b(?:elitebook|probook|easynote)|\bnuc\d)"},
-
-    // --- Browsers (the most specific token wins in DecideBrowser).
-    {kBrEdge, R"(\bedg(?:e|a|ios)?/)"},
-    {kBrOpera, R"(\bopr/|opera|\bopt/|opios|\bopx/)"},
-    {kBrSamsung, R"(samsungbrowser)"},
-    {kBrUc, R"(ucbrowser|ucweb|ucmini|\bubrowser)"},
-    {kBrYandex, R"(yabrowser|yasearchbrowser|yandexsearch)"},
-    {kBrVivaldi, R"(vivaldi)"},
-    {kBrFirefox, R"(firefox|fxios|focus/|klar/)"},
-    {kBrChrome, R"(chrome/|crios/|chromium)"},
-    {kBrSafari, R"(safari)"},
-    {kBrVersion, R"(version/)"},
-    {kBrIe, R"(msie |trident/)"},
-    {kBrFacebook, R"(fban|fbav|fb_iab|fbios|\[fb)"},
-    {kBrInstagram, R"(instagram)"},
-    {kBrWebview, R"(; ?wv\))"},
-    {kBrMiui, R"(miuibrowser)"},
-    {kBrHuawei, R"(huaweibrowser)"},
-    {kBrDuckduckgo, R"(duckduckgo/|\bddg/)"},
-    {kBrWhale, R"(whale/)"},
-    {kBrQq, R"(mqqbrowser|qqbrowser|micromessenger)"},
-    {kBrGoogleApp, R"(\bgsa/)"},
+#include "signals/data/device_patterns.inc"
 };
 
 // HTTP libraries, command-line tools, scanners and monitors: the first word of their UA
 // (ASCII letters and digits up to the first other character, lowercased), e.g. "curl" of
 // "curl/8.5.0", "python" of "python-requests/2.31". Sorted: looked up by binary search.
 constexpr std::string_view kToolWords[] = {
-    "ahc",       "aiohttp",   "apache",     "axios",     "bun",        "check",
-    "colly",     "curl",      "dart",       "deno",      "electron",   "faraday",
-    "fasthttp",  "feed",      "go",         "got",       "grpc",       "guzzlehttp",
-    "heritrix",  "http",      "httpie",     "httpx",     "httrack",    "insomnia",
-    "jakarta",   "java",      "kube",       "ky",        "libcurl",    "libwww",
-    "lwp",       "masscan",   "mechanize",  "nagios",    "nikto",      "nmap",
-    "node",      "nutch",     "okhttp",     "php",       "postmanruntime", "powershell",
-    "prometheus", "pycurl",   "python",     "reqwest",   "rest",       "ruby",
-    "scrapy",    "sqlmap",    "typhoeus",   "undici",    "urllib",     "wget",
-    "winhttp",   "wordpress", "wpscan",     "zabbix",    "zgrab",
+#include "signals/data/device_tool_words.inc"
 };
 
 bool StartsWithToolWord(std::string_view ua) {
@@ -279,11 +97,6 @@ struct FeatureSet : DeviceClassifier::Features {
   }
   bool operator[](unsigned f) const { return (bits[f >> 6] >> (f & 63)) & 1; }
 };
-
-int OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
-  static_cast<FeatureSet*>(ctx)->Set(id);
-  return 0;  // continue: every feature
-}
 
 // Strips the quotes a structured-header string carries ("\"Android\"" -> "Android").
 std::string_view Unquote(std::string_view s) {
@@ -796,38 +609,31 @@ bool ParseDeviceTypeName(std::string_view name, DeviceType* out) {
 }
 
 Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
-  std::vector<const char*> exprs;
-  std::vector<unsigned> flags, ids;
-  for (const Pattern& p : kPatterns) {
-    exprs.push_back(p.regex);
-    flags.push_back((p.caseless ? HS_FLAG_CASELESS : 0u) | HS_FLAG_SINGLEMATCH);
-    ids.push_back(p.feature);
-  }
-  hs_database_t* db = nullptr;
-  hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
-                       static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
-                       &err) != HS_SUCCESS) {
-    std::string msg = "device patterns: ";
-    msg += err != nullptr && err->message != nullptr ? err->message : "compile failed";
-    if (err != nullptr && err->expression >= 0)
-      msg += std::string(" in pattern ") + std::to_string(err->expression) + ": " +
-             exprs[static_cast<size_t>(err->expression)];
-    hs_free_compile_error(err);
+  std::vector<RegexSet::Pattern> patterns;
+  for (const Pattern& p : kPatterns)
+    patterns.push_back({.regex = p.regex, .caseless = p.caseless,
+                        .id = static_cast<int>(p.feature), .allow_empty = false});
+  RegexSet set;
+  int failed = -1;
+  std::string error;
+  if (!set.Compile(patterns, &failed, &error)) {
+    std::string msg = "device patterns: " + error;
+    if (failed >= 0)
+      msg += " in pattern " + std::to_string(failed) + ": " +
+             patterns[static_cast<size_t>(failed)].regex;
     return Status::Error(msg);
   }
   if (StartsWithToolWord(kFastPrefix))  // FastPathUaText relies on it
     return Status::Error("device fast path: a tool word names its prefix");
   std::unique_ptr<DeviceClassifier> c(new DeviceClassifier());
-  c->db_ = db;
-  c->pattern_count_ = exprs.size();
+  c->patterns_ = std::move(set);
   // The fast path's features come from the same patterns: scan one instance of each shape.
-  hs_scratch_t* scratch = nullptr;
-  if (hs_alloc_scratch(db, &scratch) != HS_SUCCESS)
+  RegexScratch scratch;
+  if (!scratch.Fit(c->patterns_.database()))
     return Status::Error("vectorscan: cannot allocate scratch");
   auto scan = [&](std::string_view text) {
     FeatureSet f;
-    hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, OnMatch, &f);
+    c->patterns_.Scan(text, scratch.get(), f.bits);
     return f;
   };
   auto fast = std::make_unique<FastIndex>();
@@ -843,7 +649,6 @@ Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
       auto first = static_cast<unsigned char>(sorted[i][0]);
       FastIndex::Entry& e = fast->entries[list][i];
       if (!FastIndex::Compile(sorted[i], e)) {
-        hs_free_scratch(scratch);
         return Status::Error("device fast path: bad shape " + std::string(sorted[i]));
       }
       e.features = scan(Representative(sorted[i]));
@@ -851,7 +656,6 @@ Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
       fast->end[list][first] = static_cast<uint8_t>(i + 1);
     }
   }
-  hs_free_scratch(scratch);
   c->fast_ = std::move(fast);
   static std::atomic<uint64_t> next_instance{1};
   c->instance_ = next_instance.fetch_add(1);
@@ -859,7 +663,7 @@ Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
 }
 
 DeviceClassifier::DeviceClassifier() = default;
-DeviceClassifier::~DeviceClassifier() { hs_free_database(db_); }
+DeviceClassifier::~DeviceClassifier() = default;
 
 std::span<const std::string_view> DeviceClassifier::FastPathShapes(bool comment) {
   if (comment) return kFastCommentShapes;
@@ -871,11 +675,11 @@ struct DeviceClassifier::Workspace::PartEntry {
   Features features;
 };
 
-DeviceClassifier::Workspace::~Workspace() { hs_free_scratch(scratch_); }
+DeviceClassifier::Workspace::~Workspace() = default;
 
 Result<std::unique_ptr<DeviceClassifier::Workspace>> DeviceClassifier::NewWorkspace() const {
   std::unique_ptr<Workspace> ws(new Workspace());
-  if (hs_alloc_scratch(db_, &ws->scratch_) != HS_SUCCESS)
+  if (!ws->scratch_.Fit(patterns_.database()))
     return Status::Error("vectorscan: cannot allocate scratch");
   ws->cache_.reset(new Workspace::CacheEntry[kCacheEntries]());
   ws->parts_.reset(new Workspace::PartEntry[kPartEntries]());
@@ -903,8 +707,7 @@ bool DeviceClassifier::Scan(std::string_view ua, Workspace& ws, Features* out) c
 
 bool DeviceClassifier::ScanText(std::string_view text, Workspace& ws, Features* out) const {
   FeatureSet f;
-  bool ok = hs_scan(db_, text.data(), static_cast<unsigned>(text.size()), 0, ws.scratch_,
-                    OnMatch, &f) == HS_SUCCESS;
+  bool ok = patterns_.Scan(text, ws.scratch_.get(), f.bits);
   if (HasPanelSizeModel(text)) f.Set(kTvModel);
   *out = f;
   return ok;

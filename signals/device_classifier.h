@@ -26,10 +26,8 @@
 #include <span>
 #include <string_view>
 
+#include "core/regex_set.h"
 #include "core/status.h"
-
-struct hs_database;
-struct hs_scratch;
 
 namespace tailor {
 
@@ -113,7 +111,7 @@ class DeviceClassifier {
     };
     struct PartEntry;  // device_classifier.cc
     uint64_t owner_ = 0;  // DeviceClassifier::instance_ it was made for
-    hs_scratch* scratch_ = nullptr;
+    RegexScratch scratch_;
     std::unique_ptr<CacheEntry[]> cache_;
     std::unique_ptr<PartEntry[]> parts_;
     uint64_t hits_ = 0, misses_ = 0, part_hits_ = 0, part_misses_ = 0;
@@ -133,7 +131,7 @@ class DeviceClassifier {
   DeviceInfo ClassifyUncached(std::string_view ua, const ClientHints& hints,
                               Workspace& ws) const;
 
-  size_t pattern_count() const { return pattern_count_; }
+  size_t pattern_count() const { return patterns_.size(); }
 
   // --- For tests, the fuzzer and benchmarks (the request path uses the calls above).
   // What the patterns found in a UA: an opaque 128-bit set.
@@ -173,8 +171,7 @@ class DeviceClassifier {
   DeviceInfo ClassifyFeatures(const Features& f, std::string_view ua, bool fast_path,
                               const ClientHints& hints, Workspace& ws) const;
 
-  hs_database* db_ = nullptr;
-  size_t pattern_count_ = 0;
+  RegexSet patterns_;  // the UA patterns (data/device_patterns.inc); ids are features
   std::unique_ptr<FastIndex> fast_;
   // Unique per classifier ever created: a thread's workspace is reused only for the classifier
   // it was made for, even when a reloaded one lands at the same address.

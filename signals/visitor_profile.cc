@@ -3,7 +3,6 @@
 // The low-level SHA-256 interface lets the HMAC key schedule be computed once and copied per
 // request: the one-shot HMAC() of OpenSSL 3 allocates a context on every call.
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include <hs/hs.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <xxhash.h>
@@ -396,8 +395,7 @@ namespace {
 
 struct InterestScratch {
   uint64_t owner = 0;  // InterestSet::instance_ the scratch was last sized for
-  hs_scratch_t* scratch = nullptr;
-  ~InterestScratch() { hs_free_scratch(scratch); }
+  RegexScratch scratch;
 };
 thread_local InterestScratch tls_interest;
 
@@ -436,8 +434,7 @@ Result<std::unique_ptr<InterestSet>> InterestSet::Create(std::vector<InterestDef
   std::unique_ptr<InterestSet> s(new InterestSet());
   static std::atomic<uint64_t> next_instance{1};
   s->instance_ = next_instance.fetch_add(1);
-  std::vector<std::string> regexes;
-  std::vector<unsigned> ids, flags;
+  std::vector<RegexSet::Pattern> patterns;
   for (size_t i = 0; i < defs.size(); ++i) {
     uint16_t id = InterestId(defs[i].name);
     for (size_t j = 0; j < i; ++j) {
@@ -451,28 +448,16 @@ Result<std::unique_ptr<InterestSet>> InterestSet::Create(std::vector<InterestDef
     s->ids_.push_back(id);
     for (const std::string& g : defs[i].paths) {
       if (g.size() > 1024) return Status::Error("interest path pattern too long");
-      regexes.push_back(GlobToRegex(g));
-      ids.push_back(static_cast<unsigned>(i));
-      flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL);
+      patterns.push_back({.regex = GlobToRegex(g), .id = static_cast<int>(i), .dotall = true,
+                          .allow_empty = false});
     }
   }
-  if (!regexes.empty()) {
-    std::vector<const char*> exprs;
-    for (const std::string& r : regexes) exprs.push_back(r.c_str());
-    hs_compile_error_t* err = nullptr;
-    if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
-                         static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &s->db_,
-                         &err) != HS_SUCCESS) {
-      std::string msg = "interest paths: ";
-      msg += err != nullptr && err->message != nullptr ? err->message : "compile failed";
-      hs_free_compile_error(err);
-      return Status::Error(msg);
-    }
-  }
+  int failed = -1;
+  std::string error;
+  if (!s->paths_.Compile(patterns, &failed, &error))
+    return Status::Error("interest paths: " + error);
   return s;
 }
-
-InterestSet::~InterestSet() { hs_free_database(db_); }
 
 int InterestSet::Find(std::string_view name) const {
   for (size_t i = 0; i < names_.size(); ++i)
@@ -487,21 +472,21 @@ std::string_view InterestSet::NameOfId(uint16_t id) const {
 }
 
 bool InterestSet::PrepareThread() const {
-  if (db_ == nullptr) return true;
-  if (tls_interest.owner == instance_ && tls_interest.scratch != nullptr) return true;
-  // hs_alloc_scratch grows an existing scratch so it also serves this database.
-  if (hs_alloc_scratch(db_, &tls_interest.scratch) != HS_SUCCESS) return false;
+  if (paths_.database() == nullptr) return true;
+  if (tls_interest.owner == instance_ && tls_interest.scratch.get() != nullptr) return true;
+  // Fit grows an existing scratch so it also serves this database.
+  if (!tls_interest.scratch.Fit(paths_.database())) return false;
   tls_interest.owner = instance_;
   return true;
 }
 
 size_t InterestSet::Match(std::string_view path, uint16_t* out, size_t n) const {
-  if (db_ == nullptr || n == 0 || !PrepareThread()) return 0;
+  if (paths_.database() == nullptr || n == 0 || !PrepareThread()) return 0;
   MatchOut m{this, out, n, 0, 0};
   path = path.substr(0, 4096);
-  hs_scan(
-      db_, path.data(), static_cast<unsigned>(path.size()), 0, tls_interest.scratch,
-      [](unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
+  paths_.Scan(
+      path, tls_interest.scratch.get(),
+      [](unsigned id, void* ctx) {
         auto* m = static_cast<MatchOut*>(ctx);
         if (id < 64 && !(m->seen >> id & 1) && m->count < m->n) {
           m->seen |= uint64_t{1} << id;

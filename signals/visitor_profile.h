@@ -22,11 +22,10 @@
 #include <vector>
 
 #include "core/crypto.h"
+#include "core/regex_set.h"
 #include "core/request_view.h"
 #include "core/status.h"
 #include "signals/referrer_classifier.h"
-
-struct hs_database;
 
 namespace tailor {
 
@@ -174,7 +173,6 @@ class InterestSet {
  public:
   static constexpr size_t kMaxInterests = 64;
   static Result<std::unique_ptr<InterestSet>> Create(std::vector<InterestDef> defs);
-  ~InterestSet();
 
   size_t size() const { return names_.size(); }
   const std::string& name(size_t index) const { return names_[index]; }
@@ -190,7 +188,7 @@ class InterestSet {
 
  private:
   InterestSet() = default;
-  hs_database* db_ = nullptr;
+  RegexSet paths_;  // every interest's globs; a pattern's id is its interest's index
   uint64_t instance_ = 0;  // unique per set: keys the per-thread scratch
   std::vector<std::string> names_;
   std::vector<uint16_t> ids_;

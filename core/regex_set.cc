@@ -1,4 +1,4 @@
-#include "rules/regex_set.h"
+#include "core/regex_set.h"
 
 #include <hs/hs.h>
 
@@ -14,10 +14,37 @@ unsigned Flags(bool caseless) {
   return HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (caseless ? HS_FLAG_CASELESS : 0);
 }
 
+unsigned Flags(const RegexSet::Pattern& p) {
+  return HS_FLAG_SINGLEMATCH | (p.allow_empty ? HS_FLAG_ALLOWEMPTY : 0) |
+         (p.caseless ? HS_FLAG_CASELESS : 0) | (p.dotall ? HS_FLAG_DOTALL : 0);
+}
+
 int OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int,
             void* ctx) {
   static_cast<uint64_t*>(ctx)[id / 64] |= uint64_t{1} << (id % 64);
   return 0;
+}
+
+struct Callback {
+  RegexSet::MatchFn fn;
+  void* ctx;
+};
+
+int OnMatchCall(unsigned int id, unsigned long long, unsigned long long, unsigned int,
+                void* ctx) {
+  auto* c = static_cast<Callback*>(ctx);
+  return c->fn(id, c->ctx);
+}
+
+// hs_scan takes an unsigned int length; longer inputs (never from a real request line) are
+// treated as a failed scan. A null view is scanned as an empty one (hs_scan refuses null).
+bool ScanDb(const hs_database* db, std::string_view input, hs_scratch* scratch,
+            match_event_handler on_match, void* ctx) {
+  if (scratch == nullptr) return false;
+  if (input.size() > 0xffffffffu) return false;
+  const char* data = input.data() ? input.data() : "";
+  return hs_scan(db, data, static_cast<unsigned>(input.size()), 0, scratch, on_match, ctx) ==
+         HS_SUCCESS;
 }
 
 }  // namespace
@@ -83,8 +110,8 @@ bool RegexSet::Compile(const std::vector<Pattern>& patterns, int* failed_index,
   std::vector<unsigned> flags, ids;
   for (size_t i = 0; i < patterns.size(); ++i) {
     exprs.push_back(patterns[i].regex.c_str());
-    flags.push_back(Flags(patterns[i].caseless));
-    ids.push_back(static_cast<unsigned>(i));
+    flags.push_back(Flags(patterns[i]));
+    ids.push_back(static_cast<unsigned>(patterns[i].id >= 0 ? patterns[i].id : int(i)));
   }
   hs_compile_error_t* err = nullptr;
   hs_database_t* db = nullptr;
@@ -104,13 +131,14 @@ bool RegexSet::Compile(const std::vector<Pattern>& patterns, int* failed_index,
 
 bool RegexSet::Scan(std::string_view input, hs_scratch* scratch, uint64_t* matched) const {
   if (db_ == nullptr) return true;
-  if (scratch == nullptr) return false;
-  // hs_scan takes an unsigned int length; longer inputs (never from a real request line) are
-  // treated as a failed scan.
-  if (input.size() > 0xffffffffu) return false;
-  const char* data = input.data() ? input.data() : "";
-  return hs_scan(db_, data, static_cast<unsigned>(input.size()), 0, scratch, OnMatch,
-                 matched) == HS_SUCCESS;
+  return ScanDb(db_, input, scratch, OnMatch, matched);
+}
+
+bool RegexSet::Scan(std::string_view input, hs_scratch* scratch, MatchFn on_match,
+                    void* ctx) const {
+  if (db_ == nullptr) return true;
+  Callback c{on_match, ctx};
+  return ScanDb(db_, input, scratch, OnMatchCall, &c);
 }
 
 }  // namespace tailor

@@ -1,9 +1,11 @@
-// RegexSet: every `matches` regex over one input value, compiled once with vectorscan
-// (Hyperscan's API: linear-time automata, no backtracking) into one database that is scanned
-// once per request; the result is a bit per regex.
+// RegexSet: a set of regexes compiled once with vectorscan (Hyperscan's API: linear-time
+// automata, no backtracking) into one database, scanned once per input; the result is a bit
+// per pattern id, or a callback per match. It serves the rules' `matches` regexes, the device
+// classifier's UA patterns and the visitor profile's interest paths.
 //
 // Scratch: vectorscan needs a scratch area per concurrent scan. It is allocated at config
-// time (RegexScratch), never on the request path; see RuleSet::AllocateScratch.
+// time or at thread start (RegexScratch), never on the request path; callers keep one per
+// thread (RuleSet::AllocateScratch, DeviceClassifier::Workspace, InterestSet::PrepareThread).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +44,10 @@ class RegexSet {
   struct Pattern {
     std::string regex;
     bool caseless = false;
+    // The id its matches report; -1: its index in the vector. Several patterns may share one.
+    int id = -1;
+    bool dotall = false;       // "." also matches "\n"
+    bool allow_empty = true;   // may match the empty string ("^$", ".*"); else a compile error
   };
   RegexSet() = default;
   RegexSet(RegexSet&&) noexcept;
@@ -52,13 +58,18 @@ class RegexSet {
   // *failed_index to the offending pattern (or -1) and *error to vectorscan's message.
   bool Compile(const std::vector<Pattern>& patterns, int* failed_index, std::string* error);
 
-  size_t size() const { return count_; }
+  size_t size() const { return count_; }  // patterns compiled
   const hs_database* database() const { return db_; }
 
-  // Scans `input` once, setting bit i of `matched` (size >= (size()+63)/64 words, zeroed by
-  // the caller) for each pattern i that matches. No allocation. False when the scan failed
-  // (e.g. scratch in use by another thread): the caller treats every regex as not matching.
+  // Scans `input` once, setting bit i of `matched` (zeroed by the caller; one bit per id:
+  // (size()+63)/64 words when ids are indexes) for each id i that matches. No allocation.
+  // False when the scan failed (e.g. scratch in use by another thread): the caller treats
+  // every regex as not matching.
   bool Scan(std::string_view input, hs_scratch* scratch, uint64_t* matched) const;
+  // Same, calling on_match(id, ctx) for each match in the order vectorscan reports them
+  // (once per pattern: every pattern is compiled single-match); nonzero stops the scan.
+  using MatchFn = int (*)(unsigned id, void* ctx);
+  bool Scan(std::string_view input, hs_scratch* scratch, MatchFn on_match, void* ctx) const;
 
  private:
   hs_database* db_ = nullptr;
