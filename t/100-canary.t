@@ -275,7 +275,12 @@ for my $id (@on_canary[0 .. 19]) {
     $fallback++ if $r->{status} == 200 && $r->{body} eq "stable\n";
 }
 is $fallback, 20, 'with the canary down, its visitors are served by the stable group';
-my $failed_over = () = canary_log() =~ m{checkout=canary upstream=127\.0\.0\.1:$p_dead : 127\.0\.0\.1:$p_stable upstream_status=502 : 200 status=200$}mg;
+# the log line is written after the response went out: wait for the last one
+my $failed_over = 0;
+for (my $deadline = time + 5; time <= $deadline; select undef, undef, undef, 0.05) {
+    $failed_over = () = canary_log() =~ m{checkout=canary upstream=127\.0\.0\.1:$p_dead : 127\.0\.0\.1:$p_stable upstream_status=502 : 200 status=200$}mg;
+    last if $failed_over >= 20;
+}
 is $failed_over, 20, 'access log: the canary\'s failure and the stable answer, per request';
 
 unlike $t->error_log, qr/\[(?:alert|crit|emerg)\]|exited on signal/, 'no alert, crash or emerg';
