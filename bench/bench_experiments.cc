@@ -73,7 +73,7 @@ BENCHMARK(BM_FormatExperiments);
 void BM_VerifyPreviewToken(benchmark::State& state) {
   PreviewKey key = DerivePreviewKey("bench-secret-0123456789");
   std::string token =
-      MakePreviewToken(key, {{"hero", "bold"}, {"pricing", "c"}}, "home-bold", 4000000000)
+      MakePreviewToken(key, {{"hero", "bold"}, {"pricing", "c"}}, "home-bold", 1795459603 + 86400)
           .value();
   char scratch[kPreviewScratchSize];
   PreviewToken out;

@@ -188,12 +188,14 @@ TEST(ExperimentAssignerTest, PreviewTokensForceVariants) {
   Fixture f = Load();
   ASSERT_TRUE(f.assigner);
   PreviewKey key = DerivePreviewKey("preview-test-secret");
+  // Valid for a day after the evaluations' clock (tokens live at most 30 days).
   auto token = MakePreviewToken(key, {{"hero", "control"}, {"banner", "a"}, {"pricing", "nope"}},
-                                "", 4000000000);
+                                "", 1790000000 + 86400);
   ASSERT_TRUE(token.ok());
   char scratch[kPreviewScratchSize];
   PreviewToken preview;
-  ASSERT_EQ(VerifyPreviewToken(token.value(), key, 0, scratch, &preview), PreviewStatus::kOk);
+  ASSERT_EQ(VerifyPreviewToken(token.value(), key, 1790000000000, scratch, &preview),
+            PreviewStatus::kOk);
   std::vector<HeaderField> fr = {{"X-Country", "FR"}};
   const int64_t now = 1790000000000;
   // v_0002 is bucketed into "bold"; the token forces "control", even for a held-out unit.
