@@ -1,8 +1,8 @@
 // DeviceClassifier: device type, OS and browser from the User-Agent and client hints.
 //
-// All UA patterns (written here from the vendors' published UA formats) are compiled once, at
-// config time, into ONE vectorscan multi-pattern database; a request does one scan over the
-// UA, collecting which features matched, then a few branches decide. A small fixed-size
+// All UA patterns (data/device_patterns.inc, written from the vendors' published UA formats)
+// are compiled once, at config time, into ONE vectorscan multi-pattern database; a request
+// does one scan over the UA, collecting which features matched, then a few branches decide. A small fixed-size
 // per-thread cache keyed by a 64-bit hash of the UA (and hints) skips the scan for repeat UAs.
 //
 // Fast path: the common browser UAs, "Mozilla/5.0 (C1; ...; Cn) P1 ... Pm" where every token
@@ -30,6 +30,10 @@
 #include "core/status.h"
 
 namespace tailor {
+
+namespace device_internal {
+struct FastIndex;  // device_fast_path.h
+}
 
 enum class DeviceType : uint8_t {
   kDesktop, kSmartphone, kTablet, kTv, kConsole, kWearable, kCar, kBot, kOther,
@@ -109,7 +113,7 @@ class DeviceClassifier {
       uint64_t key;  // 0: empty
       DeviceInfo info;
     };
-    struct PartEntry;  // device_classifier.cc
+    struct PartEntry;  // device_fast_path.h
     uint64_t owner_ = 0;  // DeviceClassifier::instance_ it was made for
     RegexScratch scratch_;
     std::unique_ptr<CacheEntry[]> cache_;
@@ -153,7 +157,7 @@ class DeviceClassifier {
   static std::span<const std::string_view> FastPathShapes(bool comment);
 
  private:
-  struct FastIndex;  // the known shapes with their features (device_classifier.cc)
+  using FastIndex = device_internal::FastIndex;  // the known shapes with their features
 
   DeviceClassifier();
   Workspace* ThreadWorkspace() const;
