@@ -1,7 +1,7 @@
 // tailorc table check FILE --key COLUMN [--lookup KEY]...: loads a table (CSV or compiled) as
 // the server would, prints its schema (declared or inferred types) or its FILE:LINE errors,
 // and optionally looks keys up. Exit 0 when the table loads, 1 when it has errors.
-// tailorc table compile FILE.csv --key COLUMN -o OUT: writes the memory-mapped form.
+// tailorc table compile FILE.csv --key COLUMN -o OUT: writes the compiled form (loaded without parsing).
 #include <cstdio>
 
 #include "cli/args.h"
@@ -84,7 +84,7 @@ int Run(const std::vector<std::string>& args) {
 
 const Command kTable = {"table",
                         "table check|compile FILE --key COLUMN [--lookup KEY]... [-o OUT]",
-                        "check a table (schema or FILE:LINE errors) or compile it to a mapped file",
+                        "check a table (schema or FILE:LINE errors) or compile it to a file loaded without parsing",
                         Run};
 
 }  // namespace
