@@ -66,8 +66,14 @@ close $sock;
 ok $ok, "800 requests with 200 .. 999 headers on one connection all answered";
 ok $before > 0, "worker RSS read ($before kB)";
 my $growth = ($after - $before) / ($before || 1);
-ok $growth < 0.05, sprintf('worker RSS flat: %d kB -> %d kB (%+.1f %%)', $before, $after,
-                           100 * $growth);
+SKIP: {
+    # ASan keeps freed memory in quarantine (up to 256 MB), so RSS says nothing there; the
+    # requests above still run under it for memory errors.
+    skip 'RSS is not meaningful under AddressSanitizer', 1
+        if ($ENV{TAILOR_NGINX_PRELOAD} // '') =~ /asan/;
+    ok $growth < 0.05, sprintf('worker RSS flat: %d kB -> %d kB (%+.1f %%)', $before, $after,
+                               100 * $growth);
+}
 $t->stop;
 unlike $t->error_log, qr/exited on signal|\[alert\]/, 'no crash, no alert';
 
