@@ -50,7 +50,7 @@ nginx-tests: module
 test-nginx-versions: core
 	@BUILD=$(abspath $(BUILD)) ./scripts/test-nginx-versions.sh
 
-# Everything, in about an hour on 2 cores: unit tests, the nginx tests in repeat mode (every
+# Everything, in about 40 minutes on 2 cores: unit tests, the nginx tests in repeat mode (every
 # block 3 times against the same worker), the nginx tests on the other nginx versions, every
 # fuzzer (the rules fuzzer for 60 s, the others for TEST_FUZZ_SECONDS), the soak, then the
 # whole suite again under ASan + UBSan.
