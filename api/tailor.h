@@ -126,7 +126,6 @@ typedef struct {
     tailor_str_t  visitor_id;    /* empty: none */
     int           consent;       /* 0: no stored visitor data is read or written */
     int           default_only;  /* 1: serve the page's default (HEAD, ...) */
-    tailor_str_t  preview_token; /* ?tailor_preview= or its cookie; empty: none */
     tailor_str_t  visitor_cookie; /* the visitor ID cookie's name: without consent the
                                      rules see neither it nor the profile cookie */
 } tailor_eval_options_t;
@@ -138,8 +137,21 @@ size_t tailor_eval_size(const tailor_engine_t *engine, size_t nheaders);
 tailor_eval_t *tailor_eval_init(const tailor_engine_t *engine, const tailor_request_t *req,
     const tailor_eval_options_t *options, void *buf, size_t size);
 void tailor_eval_finish(tailor_eval_t *ev);
-/* 1: a valid preview token forces choices (sets *expires_s); 0: none; -1: rejected. */
-int tailor_eval_preview(tailor_eval_t *ev, int64_t *expires_s);
+/*
+ * A reviewer's preview token, found by the evaluation: ?tailor_preview=TOKEN (the first
+ * parameter of that name, in any case, as nginx's $arg_ finds it; an empty value is none),
+ * else, only with consent, the cookie of that name the glue sets from a valid query token.
+ */
+#define TAILOR_PREVIEW_NAME  "tailor_preview"
+
+typedef struct {
+    tailor_str_t  token;       /* as the request carries it (empty: none) */
+    int           from_query;  /* 1: from the query, 0: from the cookie */
+    int64_t       expires_s;   /* a valid token's expiry, Unix seconds; else 0 */
+} tailor_preview_t;
+
+/* 1: a valid preview token forces choices; 0: no token; -1: rejected. Fills *out. */
+int tailor_eval_preview(tailor_eval_t *ev, tailor_preview_t *out);
 
 typedef struct {
     int           matched;   /* 1 when a page matched */

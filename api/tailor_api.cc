@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/crypto.h"
@@ -15,6 +16,7 @@
 #include "engine/engine.h"
 #include "lua/lua_signals.h"
 #include "engine/request_evaluation.h"
+#include "experiments/preview_token.h"
 
 #define TAILOR_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -42,7 +44,10 @@ struct tailor_eval_s {
   const tailor_engine_s* engine;
   RequestEvaluation* evaluation;
   uint32_t errors;  // TAILOR_ERR_* bits seen at this boundary
+  PreviewTokenText preview;  // the token the request carries, and where
 };
+
+static_assert(std::string_view(TAILOR_PREVIEW_NAME) == kPreviewName);
 
 namespace {
 
@@ -281,12 +286,14 @@ TAILOR_EXPORT tailor_eval_t* tailor_eval_init(const tailor_engine_t* engine,
     opts.visitor_id = View(options->visitor_id);
     opts.consent = options->consent != 0;
     opts.default_only = options->default_only != 0;
-    opts.preview_token = View(options->preview_token);
     opts.visitor_cookie = View(options->visitor_cookie);
+    PreviewTokenText preview = FindPreviewToken(view, opts.consent);
+    opts.preview_token = preview.token;
 
     auto* ev = reinterpret_cast<tailor_eval_s*>(base);
     ev->engine = engine;
     ev->errors = 0;
+    ev->preview = preview;
     ev->evaluation = new (base + l.evaluation)
         RequestEvaluation(*engine->engine, view, opts, base + l.state);
     return ev;
@@ -305,10 +312,13 @@ TAILOR_EXPORT void tailor_eval_finish(tailor_eval_t* ev) {
   }
 }
 
-TAILOR_EXPORT int tailor_eval_preview(tailor_eval_t* ev, int64_t* expires_s) {
+TAILOR_EXPORT int tailor_eval_preview(tailor_eval_t* ev, tailor_preview_t* out) {
+  *out = tailor_preview_t{{0, ""}, 0, 0};
   try {
     if (ev->evaluation == nullptr) return 0;
-    if (const PreviewToken* p = ev->evaluation->preview()) *expires_s = p->expires_s;
+    out->token = Str(ev->preview.token);
+    out->from_query = ev->preview.source == PreviewSource::kQuery;
+    if (const PreviewToken* p = ev->evaluation->preview()) out->expires_s = p->expires_s;
     return ev->evaluation->preview_status();
   } catch (...) {
     return -1;

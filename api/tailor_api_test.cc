@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/preview_token.h"
 #include "signals/visitor_profile.h"
 
 namespace {
@@ -47,7 +48,7 @@ struct Request {
   tailor_eval_t* ev = nullptr;
 
   Request(const tailor_engine_t* engine, const std::string& path, const std::string& query,
-          std::vector<std::pair<std::string, std::string>> h) {
+          std::vector<std::pair<std::string, std::string>> h, int consent = 1) {
     h.emplace_back("User-Agent",
                    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0");
     storage.reserve(2 * h.size() + 2);
@@ -71,7 +72,7 @@ struct Request {
     buf.resize(size / sizeof(std::max_align_t) + 1);
     tailor_eval_options_t options{};
     options.visitor_id = {22, "AAAAAAAAAAAAAAAAAAAAAA"};
-    options.consent = 1;
+    options.consent = consent;
     ev = tailor_eval_init(engine, &req, &options, buf.data(), buf.size() * sizeof(buf[0]));
   }
   ~Request() {
@@ -176,6 +177,64 @@ page "/" { variant "loyal" when lifecycle == "repeat_customer"  default "home" }
   log.clear();
   EXPECT_EQ(tailor_engine_create(&conf, Log, &log), nullptr);
   EXPECT_NE(log.find("takes values signed with tailor_secret"), std::string::npos) << log;
+}
+
+// The evaluation finds the reviewer's preview token itself and tells the glue what it needs
+// to set the cookie: the token, whether it came from the query, and its expiry.
+TEST(CApi, PreviewTokenIsFoundInTheQueryThenTheCookie) {
+  TempDir dir;
+  const std::string secret = "tailor-api-secret-0123456789abcdef";
+  std::string rules = dir.Write("site.rules", R"(
+page "/" { variant "home-bold" when query("never") == "1"  default "home" }
+)");
+  std::string secret_path = dir.Write("tailor.secret", secret + "\n");
+  tailor_engine_conf_t conf{};
+  conf.rules_path = rules.c_str();
+  conf.secret_path = secret_path.c_str();
+  conf.tables_reload_ms = -1;
+  std::string log;
+  tailor_engine_t* engine = tailor_engine_create(&conf, Log, &log);
+  ASSERT_NE(engine, nullptr) << log;
+  ASSERT_EQ(tailor_engine_worker_init(engine, Log, &log), 0) << log;
+  const int64_t expires = 1'800'000'000 + 3600;  // the requests' clock plus an hour
+  auto made = tailor::MakePreviewToken(tailor::DerivePreviewKey(secret), {}, "home-bold",
+                                       expires);
+  ASSERT_TRUE(made.ok());
+  const std::string token = made.value();
+  tailor_preview_t p;
+  {
+    Request r(engine, "/", "a=1&tailor_preview=" + token,
+              {{"Cookie", "tailor_preview=garbage"}}, /*consent=*/0);
+    EXPECT_EQ(tailor_eval_preview(r.ev, &p), 1);
+    EXPECT_EQ(std::string(p.token.data, p.token.len), token);
+    EXPECT_EQ(p.from_query, 1);
+    EXPECT_EQ(p.expires_s, expires);
+    EXPECT_EQ(r.Variant(), "home-bold");
+  }
+  {
+    Request r(engine, "/", "", {{"Cookie", std::string(TAILOR_PREVIEW_NAME) + "=" + token}});
+    EXPECT_EQ(tailor_eval_preview(r.ev, &p), 1);
+    EXPECT_EQ(std::string(p.token.data, p.token.len), token);
+    EXPECT_EQ(p.from_query, 0);
+    EXPECT_EQ(r.Variant(), "home-bold");
+  }
+  {
+    // without consent the cookie is not read
+    Request r(engine, "/", "", {{"Cookie", "tailor_preview=" + token}}, /*consent=*/0);
+    EXPECT_EQ(tailor_eval_preview(r.ev, &p), 0);
+    EXPECT_EQ(p.token.len, 0u);
+    EXPECT_EQ(r.Variant(), "home");
+  }
+  {
+    Request r(engine, "/", "tailor_preview=garbage", {});
+    EXPECT_EQ(tailor_eval_preview(r.ev, &p), -1);
+    EXPECT_EQ(std::string(p.token.data, p.token.len), "garbage");
+    EXPECT_EQ(p.from_query, 1);
+    EXPECT_EQ(p.expires_s, 0);
+    EXPECT_NE(tailor_eval_errors(r.ev) & (1u << TAILOR_ERR_PREVIEW), 0u);
+    EXPECT_EQ(r.Variant(), "home");
+  }
+  tailor_engine_destroy(engine);
 }
 
 }  // namespace

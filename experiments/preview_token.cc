@@ -6,7 +6,9 @@
 #include <openssl/sha.h>
 
 #include <cstring>
+#include <optional>
 
+#include "core/text.h"
 #include "experiments/experiment_set.h"
 
 namespace tailor {
@@ -203,6 +205,27 @@ Result<std::string> MakePreviewToken(
                          std::to_string(kMaxPreviewTokenLength) + " characters");
   }
   return token;
+}
+
+PreviewTokenText FindPreviewToken(const RequestView& view, bool consent) {
+  // As nginx's ngx_http_arg(): an item without '=' does not match, and the first that
+  // matches decides, even when its value is empty.
+  std::string_view query = view.query;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos || !EqualsIgnoreCase(item.substr(0, eq), kPreviewName))
+      continue;
+    if (eq + 1 < item.size()) return {item.substr(eq + 1), PreviewSource::kQuery};
+    break;
+  }
+  if (consent) {
+    std::optional<std::string_view> cookie = view.FindCookie(kPreviewName);
+    if (cookie && !cookie->empty()) return {*cookie, PreviewSource::kCookie};
+  }
+  return {};
 }
 
 int64_t ParseDurationSeconds(std::string_view text) {

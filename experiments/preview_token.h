@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/crypto.h"
+#include "core/request_view.h"
 #include "core/status.h"
 
 namespace tailor {
@@ -87,6 +88,22 @@ PreviewStatus VerifyPreviewToken(std::string_view token, const PreviewKey& key, 
 Result<std::string> MakePreviewToken(
     const PreviewKey& key, const std::vector<std::pair<std::string, std::string>>& choices,
     std::string_view page_variant, int64_t expires_s);
+
+// The query parameter that carries a reviewer's token, and the cookie the glue sets from it.
+inline constexpr std::string_view kPreviewName = "tailor_preview";
+
+enum class PreviewSource : unsigned char { kNone, kQuery, kCookie };
+
+// A token as the request carries it, not yet verified. Views into the request.
+struct PreviewTokenText {
+  std::string_view token;  // empty: none
+  PreviewSource source = PreviewSource::kNone;
+};
+
+// The token a request carries: ?tailor_preview=TOKEN as nginx finds an argument (the first
+// parameter with that name in any case and an '='; an empty value is no token), else, only
+// with consent, the tailor_preview cookie. Allocation-free.
+PreviewTokenText FindPreviewToken(const RequestView& view, bool consent);
 
 // "2h", "30m", "45s", "7d", "1h30m" -> seconds; nullopt-like -1 on a bad text or zero.
 int64_t ParseDurationSeconds(std::string_view text);

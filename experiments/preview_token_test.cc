@@ -229,6 +229,41 @@ TEST(PreviewTokenTest, RequestPathFunctionsDoNotAllocate) {
   EXPECT_NE(sum, 0);
 }
 
+// As nginx's $arg_tailor_preview, then the cookie (with consent only).
+TEST(PreviewTokenTest, FindsTheTokenInTheQueryThenTheCookie) {
+  HeaderField cookie[] = {{"Cookie", "a=1; tailor_preview=FROMCOOKIE"}};
+  auto find = [&](std::string_view query, bool consent, bool with_cookie = true) {
+    RequestView view;
+    view.query = query;
+    if (with_cookie) view.headers = cookie;
+    return FindPreviewToken(view, consent);
+  };
+  PreviewTokenText t = find("a=1&tailor_preview=TOKEN&b=2", true);
+  EXPECT_EQ(t.token, "TOKEN");
+  EXPECT_EQ(t.source, PreviewSource::kQuery);
+  t = find("Tailor_PREVIEW=T2", false);  // the name in any case; no consent needed
+  EXPECT_EQ(t.token, "T2");
+  EXPECT_EQ(t.source, PreviewSource::kQuery);
+  EXPECT_EQ(find("tailor_preview&tailor_preview=T3", true).token, "T3");  // no '=': skipped
+  EXPECT_EQ(find("tailor_preview=a=b", true).token, "a=b");
+  EXPECT_EQ(find("xtailor_preview=T&tailor_previewx=T", true).token, "FROMCOOKIE");
+
+  // no non-empty query token: the cookie, only with consent
+  t = find("tailor_preview=&tailor_preview=LATER", true);  // the first one decides
+  EXPECT_EQ(t.token, "FROMCOOKIE");
+  EXPECT_EQ(t.source, PreviewSource::kCookie);
+  t = find("", false);
+  EXPECT_TRUE(t.token.empty());
+  EXPECT_EQ(t.source, PreviewSource::kNone);
+  t = find("a=1", true, false);
+  EXPECT_TRUE(t.token.empty());
+  EXPECT_EQ(t.source, PreviewSource::kNone);
+  HeaderField empty[] = {{"cookie", "tailor_preview="}};
+  RequestView view;
+  view.headers = empty;
+  EXPECT_EQ(FindPreviewToken(view, true).source, PreviewSource::kNone);
+}
+
 TEST(PreviewTokenTest, Durations) {
   EXPECT_EQ(ParseDurationSeconds("2h"), 7200);
   EXPECT_EQ(ParseDurationSeconds("1h30m"), 5400);

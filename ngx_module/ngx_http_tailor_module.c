@@ -303,13 +303,13 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
     size_t                        size, nheaders, i;
     u_char                       *p;
     ngx_uint_t                    n;
-    ngx_str_t                     token;
-    ngx_uint_t                    from_query, skipped;
+    ngx_uint_t                    skipped;
     ngx_time_t                   *tp;
     ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
     ngx_pool_cleanup_t           *cln;
     tailor_header_t              *headers;
+    tailor_preview_t              preview;
     tailor_eval_options_t         opts;
     ngx_http_tailor_ctx_t        *ctx;
     ngx_http_tailor_loc_conf_t   *tlcf;
@@ -414,29 +414,6 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
     /* no cookie support, nothing personal to show: the canonical page */
     opts.default_only = (r->method == NGX_HTTP_HEAD);
 
-    /* a reviewer's preview: ?tailor_preview=TOKEN, then the cookie it sets */
-    ngx_str_null(&token);
-    from_query = 0;
-    if (ngx_http_arg(r, (u_char *) "tailor_preview", sizeof("tailor_preview") - 1, &token)
-        == NGX_OK && token.len)
-    {
-        from_query = 1;
-
-    } else if (ctx->consent) {
-        tailor_str_t  name, value;
-
-        ngx_str_null(&token);
-        name.len = sizeof("tailor_preview") - 1;
-        name.data = "tailor_preview";
-        if (tailor_find_cookie(&ctx->request, name, &value)) {
-            token.len = value.len;
-            token.data = (u_char *) value.data;
-        }
-    }
-
-    opts.preview_token.len = token.len;
-    opts.preview_token.data = (const char *) token.data;
-
     ctx->eval = tailor_eval_init(tmcf->engine, &ctx->request, &opts, p, size);
 
     if (ctx->eval == NULL) {
@@ -450,29 +427,28 @@ ngx_http_tailor_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    if (token.len) {
-        int64_t  expires = 0;
-
-        switch (tailor_eval_preview(ctx->eval, &expires)) {
-        case 1:
-            /* previews are a reviewer's forced choices: no exposure, no counting */
-            ctx->no_exposure = 1;
-            if (from_query && ctx->consent) {
-                ctx->preview = token;
-                ctx->preview_expires = (time_t) expires;
-            }
-            break;
-        case -1:
-            if (ngx_http_tailor_log_due(TAILOR_ERR_PREVIEW, &skipped)) {
-                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                              "tailor: preview token rejected (bad signature, "
-                              "expired or malformed; %ui similar not logged)",
-                              skipped);
-            }
-            break;
-        default:
-            break;
+    /* a reviewer's preview: ?tailor_preview=TOKEN, then the cookie it sets (the core
+     * finds the token) */
+    switch (tailor_eval_preview(ctx->eval, &preview)) {
+    case 1:
+        /* previews are a reviewer's forced choices: no exposure, no counting */
+        ctx->no_exposure = 1;
+        if (preview.from_query && ctx->consent) {
+            ctx->preview.len = preview.token.len;
+            ctx->preview.data = (u_char *) preview.token.data;
+            ctx->preview_expires = (time_t) preview.expires_s;
         }
+        break;
+    case -1:
+        if (ngx_http_tailor_log_due(TAILOR_ERR_PREVIEW, &skipped)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "tailor: preview token rejected (bad signature, "
+                          "expired or malformed; %ui similar not logged)",
+                          skipped);
+        }
+        break;
+    default:
+        break;
     }
 
     return ctx;

@@ -211,7 +211,7 @@ ngx_http_tailor_set_cookies(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *
     }
 
     if (ctx->preview.len && ctx->preview_expires > ngx_time()) {
-        ngx_str_set(&name, "tailor_preview");
+        ngx_str_set(&name, TAILOR_PREVIEW_NAME);
         if (ngx_http_tailor_push_cookie(r, tmcf, ctx, &name, ctx->preview.data,
                                         ctx->preview.len,
                                         ctx->preview_expires - ngx_time())
@@ -258,7 +258,7 @@ ngx_http_tailor_expire_cookies(ngx_http_request_t *r, ngx_http_tailor_main_conf_
 
     n = 0;
     names[n++] = tmcf->cookie_name;
-    ngx_str_set(&names[n], "tailor_preview");
+    ngx_str_set(&names[n], TAILOR_PREVIEW_NAME);
     n++;
 
     if (tmcf->engine != NULL) {
