@@ -29,11 +29,12 @@ int Run(const std::vector<std::string>& args) {
                    .Parse(args);
   if (status != 0) return status;
   if (path.empty()) return UsageError(kFmt, "expected a rules file");
-  std::string text, error;
-  if (!ReadRulesFile(path, RuleLimits().max_file_bytes, &text, &error)) {
-    std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+  Result<std::string> read = ReadRulesFile(path, RuleLimits().max_file_bytes);
+  if (!read.ok()) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), read.status().message().c_str());
     return 1;
   }
+  const std::string& text = read.value();
   Diagnostics diags;
   std::string out;
   bool ok = FormatSource(text, path, &out, diags);

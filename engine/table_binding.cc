@@ -4,7 +4,7 @@
 
 namespace tailor {
 
-bool TableBinding::Declare(size_t index, const TableDecl& decl, std::string* error) {
+Status TableBinding::Declare(size_t index, const TableDecl& decl) {
   if (table_of_decl_.size() <= index) table_of_decl_.resize(index + 1, -1);
   Diagnostics diags;
   int t = registry_->Add(decl.name, decl.file, decl.key_column, diags);
@@ -16,11 +16,10 @@ bool TableBinding::Declare(size_t index, const TableDecl& decl, std::string* err
       msg += FormatDiagnosticLine(d);
       if (msg.size() > 400) break;
     }
-    *error = msg.empty() ? "table \"" + decl.name + "\" did not load" : msg;
-    return false;
+    return Status::Error(msg.empty() ? "table \"" + decl.name + "\" did not load" : msg);
   }
   table_of_decl_[index] = t;
-  return true;
+  return Status::Ok();
 }
 
 std::optional<TableProvider::Column> TableBinding::FindColumn(size_t index,

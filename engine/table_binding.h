@@ -17,7 +17,7 @@ class TableBinding final : public TableProvider {
   explicit TableBinding(std::shared_ptr<TableRegistry> registry)
       : registry_(std::move(registry)) {}
 
-  bool Declare(size_t index, const TableDecl& decl, std::string* error) override;
+  Status Declare(size_t index, const TableDecl& decl) override;
   std::optional<Column> FindColumn(size_t index, std::string_view column) const override;
   Value Lookup(size_t index, int column_id, std::string_view key,
                EvalEnv& env) const override;

@@ -38,9 +38,10 @@ class LuaRulesTest : public testing::Test {
     diags_.Clear();
     rules_ = RuleSet::Compile(rules, dir_ + "/site.rules", TestRegistry(), diags_, options);
     if (!rules_) return false;
-    std::string error;
-    state_ = lua_->CreateWorkerState(&error);
-    EXPECT_NE(state_, nullptr) << error;
+    auto created = lua_->CreateWorkerState();
+    EXPECT_TRUE(created.ok()) << created.status().message();
+    if (!created.ok()) return false;
+    state_ = std::move(created).value();
     return state_ != nullptr;
   }
   std::string Errors() const {

@@ -268,19 +268,16 @@ int LuaSandbox::Setup(lua_State* L) {
   return 0;
 }
 
-std::unique_ptr<LuaSandbox> LuaSandbox::Create(const LuaLimits& limits, std::string* error) {
+Result<std::unique_ptr<LuaSandbox>> LuaSandbox::Create(const LuaLimits& limits) {
   std::unique_ptr<LuaSandbox> s(new LuaSandbox(limits));
   s->L_ = lua_newstate(&LuaSandbox::Allocate, s.get());
-  if (s->L_ == nullptr) {
-    *error = "cannot create a Lua state (out of memory, or a LuaJIT built without GC64 "
-             "that refuses custom allocators)";
-    return nullptr;
-  }
-  if (lua_cpcall(s->L_, &LuaSandbox::Setup, s.get()) != 0) {
-    *error = std::string("cannot set up the Lua sandbox: ") +
-             (lua_type(s->L_, -1) == LUA_TSTRING ? lua_tostring(s->L_, -1) : "unknown error");
-    return nullptr;
-  }
+  if (s->L_ == nullptr)
+    return Status::Error("cannot create a Lua state (out of memory, or a LuaJIT built without "
+                         "GC64 that refuses custom allocators)");
+  if (lua_cpcall(s->L_, &LuaSandbox::Setup, s.get()) != 0)
+    return Status::Error(
+        std::string("cannot set up the Lua sandbox: ") +
+        (lua_type(s->L_, -1) == LUA_TSTRING ? lua_tostring(s->L_, -1) : "unknown error"));
   return s;
 }
 

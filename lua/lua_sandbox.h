@@ -26,6 +26,7 @@
 
 #include <lua.hpp>
 
+#include "core/status.h"
 #include "lua/lua_limits.h"
 #include "lua/lua_patterns.h"
 
@@ -35,8 +36,8 @@ class LuaSandbox {
  public:
   enum class Outcome : unsigned char { kOk, kError, kTimeout, kMemory };
 
-  // Null with a message when the state cannot be created (out of memory).
-  static std::unique_ptr<LuaSandbox> Create(const LuaLimits& limits, std::string* error);
+  // An error when the state cannot be created (out of memory).
+  static Result<std::unique_ptr<LuaSandbox>> Create(const LuaLimits& limits);
   ~LuaSandbox();
   LuaSandbox(const LuaSandbox&) = delete;
   LuaSandbox& operator=(const LuaSandbox&) = delete;

@@ -1,7 +1,6 @@
 #include "lua/lua_signals.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -49,20 +48,17 @@ std::string_view ErrorText(lua_State* L) {
 
 const char* LuaTypeName(lua_State* L, int index) { return lua_typename(L, lua_type(L, index)); }
 
-bool ReadFile(const std::string& path, size_t max_bytes, std::string* out, std::string* error) {
+// The signal's source through core's reader; a file too large or a directory is named as
+// the Lua signal messages always named it.
+Result<std::string> ReadSource(const std::string& path, size_t max_bytes) {
   FileReadFailure failure;
   Result<std::string> read = ReadFileLimited(path, max_bytes, &failure);
-  if (read.ok()) {
-    *out = std::move(read).value();
-    return true;
-  }
-  if (failure.kind == FileReadFailure::Kind::kCannotOpen)
-    *error = "cannot read " + path + ": " + std::strerror(failure.error_number);
-  else if (failure.kind == FileReadFailure::Kind::kTooLarge)
-    *error = path + ": the file is larger than " + std::to_string(max_bytes) + " bytes";
-  else
-    *error = "cannot read " + path;
-  return false;
+  if (failure.kind == FileReadFailure::Kind::kTooLarge)
+    return Status::Error(path + ": the file is larger than " + std::to_string(max_bytes) +
+                         " bytes");
+  if (failure.kind == FileReadFailure::Kind::kIsDirectory)
+    return Status::Error("cannot read " + path);
+  return read;
 }
 
 // Compiles a signal's file as source text only ("t"): LuaJIT loads bytecode without
@@ -127,17 +123,24 @@ std::optional<size_t> LuaSignalSet::Find(std::string_view name) const {
   return std::nullopt;
 }
 
-bool LuaSignalSet::Prepare(size_t index, const LuaSignalDecl& decl, std::string* error) {
-  std::string source;
-  if (!ReadFile(decl.file, limits_.max_source_bytes, &source, error)) {
-    diagnostics_.Error(decl.file, 0, 0, *error);
-    return false;
+Status LuaSignalSet::Prepare(size_t index, const LuaSignalDecl& decl) {
+  Result<std::string> source = ReadSource(decl.file, limits_.max_source_bytes);
+  if (!source.ok()) {
+    diagnostics_.Error(decl.file, 0, 0, source.status().message());
+    return source.status();
   }
-  return PrepareSource(index, decl, source, error);
+  return PrepareSource(index, decl, source.value());
 }
 
 bool LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
                                  std::string_view source, std::string* error) {
+  Status prepared = PrepareSource(index, decl, source);
+  if (!prepared.ok()) *error = prepared.message();
+  return prepared.ok();
+}
+
+Status LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
+                                   std::string_view source) {
   if (signals_.size() <= index) signals_.resize(index + 1);
   Prepared& p = signals_[index];
   p.decl = decl;
@@ -150,10 +153,10 @@ bool LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
     std::string_view text;
     SplitLuaMessage(lua_message, &line, &text);
     std::string msg(text);
-    *error = decl.file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + msg;
     diagnostics_.Error(decl.file, line, 0, msg,
                        line > 0 ? std::string(SourceLine(p.source, line)) : std::string());
-    return false;
+    return Status::Error(decl.file + (line > 0 ? ":" + std::to_string(line) : std::string()) +
+                         ": " + msg);
   };
   if (source.size() > limits_.max_source_bytes)
     return fail("the file is larger than " + std::to_string(limits_.max_source_bytes) + " bytes");
@@ -169,14 +172,13 @@ bool LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
 
   // Compile and run the chunk once in a scratch sandbox: syntax errors, errors at load time
   // and a chunk that does not return a function are config errors (nginx -t fails).
-  std::string sandbox_error;
-  std::unique_ptr<LuaSandbox> sandbox = LuaSandbox::Create(limits_, &sandbox_error);
-  if (!sandbox) return fail(sandbox_error);
-  lua_State* L = sandbox->state();
+  Result<std::unique_ptr<LuaSandbox>> sandbox = LuaSandbox::Create(limits_);
+  if (!sandbox.ok()) return fail(sandbox.status().message());
+  lua_State* L = sandbox.value()->state();
   if (LoadText(L, p.source, p.chunk_name) != 0) return fail(ErrorText(L));
-  sandbox->PushNewEnvironment();
+  sandbox.value()->PushNewEnvironment();
   lua_setfenv(L, -2);
-  switch (sandbox->ProtectedCall(0, 1, limits_.load_budget_factor)) {
+  switch (sandbox.value()->ProtectedCall(0, 1, limits_.load_budget_factor)) {
     case LuaSandbox::Outcome::kOk: break;
     case LuaSandbox::Outcome::kTimeout:
       return fail(std::string("loading the file ran out of its budget: ") +
@@ -190,7 +192,7 @@ bool LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
     return fail(std::string("the file must return a function (`return function(req) ... end`)"
                             ", not a ") + LuaTypeName(L, -1));
   p.ok = true;
-  return true;
+  return Status::Ok();
 }
 
 Value LuaSignalSet::Call(size_t index, EvalEnv& env) const {
@@ -200,24 +202,31 @@ Value LuaSignalSet::Call(size_t index, EvalEnv& env) const {
   return Value::Missing();
 }
 
-std::unique_ptr<LuaWorkerState> LuaSignalSet::CreateWorkerState(std::string* error) const {
-  std::unique_ptr<LuaSandbox> sandbox = LuaSandbox::Create(limits_, error);
-  if (!sandbox) return nullptr;
-  std::unique_ptr<LuaWorkerState> state(new LuaWorkerState(this, std::move(sandbox)));
+Result<std::unique_ptr<LuaWorkerState>> LuaSignalSet::CreateWorkerState() const {
+  Result<std::unique_ptr<LuaSandbox>> sandbox = LuaSandbox::Create(limits_);
+  if (!sandbox.ok()) return sandbox.status();
+  std::unique_ptr<LuaWorkerState> state(new LuaWorkerState(this, std::move(sandbox).value()));
   lua_State* L = state->sandbox_->state();
-  if (lua_cpcall(L, &LuaWorkerState::CreateReq, state.get()) != 0) {
-    *error = "cannot set up the Lua request view: " + std::string(ErrorText(L));
-    return nullptr;
-  }
+  if (lua_cpcall(L, &LuaWorkerState::CreateReq, state.get()) != 0)
+    return Status::Error("cannot set up the Lua request view: " + std::string(ErrorText(L)));
   lua_settop(L, 0);
   state->refs_.assign(signals_.size(), LUA_NOREF);
   for (size_t i = 0; i < signals_.size(); ++i) {
     if (!signals_[i].ok) continue;
-    std::string load_error;
     // Counted and logged like a failed call; the signal is then missing in this worker.
-    if (!state->Load(i, &load_error)) state->Fail(LuaErrorKind::kNotLoaded, i, load_error);
+    Status loaded = state->Load(i);
+    if (!loaded.ok()) state->Fail(LuaErrorKind::kNotLoaded, i, loaded.message());
   }
   return state;
+}
+
+std::unique_ptr<LuaWorkerState> LuaSignalSet::CreateWorkerState(std::string* error) const {
+  Result<std::unique_ptr<LuaWorkerState>> state = CreateWorkerState();
+  if (!state.ok()) {
+    *error = state.status().message();
+    return nullptr;
+  }
+  return std::move(state).value();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -246,27 +255,28 @@ uint64_t LuaWorkerState::errors_total() const {
   return n;
 }
 
-bool LuaWorkerState::Load(size_t index, std::string* error) {
+Status LuaWorkerState::Load(size_t index) {
   const LuaSignalSet::Prepared& p = set_->signals_[index];
   lua_State* L = sandbox_->state();
   lua_settop(L, 0);
   if (LoadText(L, p.source, p.chunk_name) != 0) {
-    *error = std::string(ErrorText(L));
+    Status failed = Status::Error(std::string(ErrorText(L)));
     lua_settop(L, 0);
-    return false;
+    return failed;
   }
   sandbox_->PushNewEnvironment();
   lua_setfenv(L, -2);
   LuaSandbox::Outcome outcome = sandbox_->ProtectedCall(0, 1, set_->limits_.load_budget_factor);
   if (outcome != LuaSandbox::Outcome::kOk || lua_type(L, -1) != LUA_TFUNCTION) {
-    *error = lua_type(L, -1) == LUA_TSTRING ? std::string(ErrorText(L))
-                                            : std::string("the file did not return a function");
+    Status failed = Status::Error(lua_type(L, -1) == LUA_TSTRING
+                                      ? std::string(ErrorText(L))
+                                      : std::string("the file did not return a function"));
     lua_settop(L, 0);
-    return false;
+    return failed;
   }
   refs_[index] = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_settop(L, 0);
-  return true;
+  return Status::Ok();
 }
 
 Value LuaWorkerState::Fail(LuaErrorKind kind, size_t index, std::string_view detail) {

@@ -73,6 +73,12 @@ LuaSignalDecl Decl(std::string name, ValueType type) {
   return d;
 }
 
+// Whether `status` is OK; its message goes to *message.
+bool Succeeded(const Status& status, std::string* message) {
+  *message = status.message();
+  return status.ok();
+}
+
 // A set with the given (name, type, source) signals, all expected to prepare.
 struct Fixture {
   LuaSignalSet set;
@@ -82,14 +88,15 @@ struct Fixture {
 
   size_t Add(std::string name, ValueType type, std::string_view source) {
     size_t index = set.size();
-    std::string error;
-    EXPECT_TRUE(set.PrepareSource(index, Decl(std::move(name), type), source, &error)) << error;
+    Status prepared = set.PrepareSource(index, Decl(std::move(name), type), source);
+    EXPECT_TRUE(prepared.ok()) << prepared.message();
     return index;
   }
   void Start() {
-    std::string error;
-    state = set.CreateWorkerState(&error);
-    ASSERT_NE(state, nullptr) << error;
+    auto created = set.CreateWorkerState();
+    ASSERT_TRUE(created.ok()) << created.status().message();
+    state = std::move(created).value();
+    ASSERT_NE(state, nullptr);
   }
   uint64_t Errors(LuaErrorKind k) const {
     return state->counters().errors[static_cast<size_t>(k)];
@@ -508,8 +515,9 @@ TEST(LuaSignalsTest, LibraryCallsCountAgainstTheBudget) {
 TEST(LuaSignalsTest, SyntaxErrorIsADiagnosticWithTheLine) {
   LuaSignalSet set(TestRegistry());
   std::string error;
-  EXPECT_FALSE(set.PrepareSource(0, Decl("bad", ValueType::kNumber),
-                                 "return function(req)\n  local x = = 1\nend\n", &error));
+  EXPECT_FALSE(Succeeded(set.PrepareSource(0, Decl("bad", ValueType::kNumber),
+                                           "return function(req)\n  local x = = 1\nend\n"),
+                         &error));
   EXPECT_EQ(error.rfind("signals/bad.lua:2: ", 0), 0u) << error;
   ASSERT_EQ(set.diagnostics().items().size(), 1u);
   const Diagnostic& d = set.diagnostics().items()[0];
@@ -522,18 +530,21 @@ TEST(LuaSignalsTest, SyntaxErrorIsADiagnosticWithTheLine) {
 TEST(LuaSignalsTest, LoadErrorsAreDiagnostics) {
   LuaSignalSet set(TestRegistry());
   std::string error;
-  EXPECT_FALSE(set.PrepareSource(0, Decl("notfn", ValueType::kNumber), "return 42", &error));
+  EXPECT_FALSE(
+      Succeeded(set.PrepareSource(0, Decl("notfn", ValueType::kNumber), "return 42"), &error));
   EXPECT_NE(error.find("must return a function"), std::string::npos) << error;
-  EXPECT_FALSE(set.PrepareSource(1, Decl("throws", ValueType::kNumber),
-                                 "\n\nlocal t = nil\nreturn t.x", &error));
+  EXPECT_FALSE(Succeeded(set.PrepareSource(1, Decl("throws", ValueType::kNumber),
+                                           "\n\nlocal t = nil\nreturn t.x"),
+                         &error));
   EXPECT_EQ(error.rfind("signals/throws.lua:4: ", 0), 0u) << error;
-  EXPECT_FALSE(set.PrepareSource(2, Decl("spins", ValueType::kNumber), "while true do end",
-                                 &error));
+  EXPECT_FALSE(Succeeded(
+      set.PrepareSource(2, Decl("spins", ValueType::kNumber), "while true do end"), &error));
   EXPECT_NE(error.find("budget"), std::string::npos) << error;
-  EXPECT_FALSE(set.PrepareSource(3, Decl("escapes", ValueType::kNumber),
-                                 "local f = io.open('/etc/passwd')", &error));
+  EXPECT_FALSE(Succeeded(set.PrepareSource(3, Decl("escapes", ValueType::kNumber),
+                                           "local f = io.open('/etc/passwd')"),
+                         &error));
   EXPECT_NE(error.find("undefined global 'io'"), std::string::npos) << error;
-  EXPECT_FALSE(set.Prepare(4, Decl("missing", ValueType::kNumber), &error));
+  EXPECT_FALSE(Succeeded(set.Prepare(4, Decl("missing", ValueType::kNumber)), &error));
   EXPECT_NE(error.find("cannot read signals/missing.lua"), std::string::npos) << error;
   EXPECT_EQ(set.diagnostics().error_count(), 5u);
   EXPECT_FALSE(set.Find("notfn").has_value());
@@ -563,11 +574,12 @@ TEST(LuaSignalsTest, BytecodeIsRefused) {
   ASSERT_EQ(bc.substr(0, 3), "\x1bLJ");
   LuaSignalSet set(TestRegistry());
   std::string error;
-  EXPECT_FALSE(set.PrepareSource(0, Decl("bc", ValueType::kString), bc, &error));
+  EXPECT_FALSE(Succeeded(set.PrepareSource(0, Decl("bc", ValueType::kString), bc), &error));
   EXPECT_EQ(error.rfind("signals/bc.lua: ", 0), 0u) << error;
   EXPECT_NE(error.find("bytecode"), std::string::npos) << error;
   // Behind a "#!" line LuaJIT's lexer refuses bytecode itself, whatever the mode.
-  EXPECT_FALSE(set.PrepareSource(1, Decl("shebang", ValueType::kString), "#!/x\n" + bc, &error));
+  EXPECT_FALSE(Succeeded(
+      set.PrepareSource(1, Decl("shebang", ValueType::kString), "#!/x\n" + bc), &error));
   // The file read from disk: the same refusal, naming the file.
   std::string path = testing::TempDir() + "tailor_lua_bytecode.lua";
   {
@@ -576,7 +588,7 @@ TEST(LuaSignalsTest, BytecodeIsRefused) {
   }
   LuaSignalDecl decl = Decl("file", ValueType::kString);
   decl.file = path;
-  EXPECT_FALSE(set.Prepare(2, decl, &error));
+  EXPECT_FALSE(Succeeded(set.Prepare(2, decl), &error));
   EXPECT_EQ(error.rfind(path + ": ", 0), 0u) << error;
   EXPECT_NE(error.find("bytecode"), std::string::npos) << error;
   std::remove(path.c_str());
@@ -594,11 +606,12 @@ TEST(LuaSignalsTest, PrepareReadsTheFile) {
   LuaSignalSet set(TestRegistry());
   LuaSignalDecl decl = Decl("loyalty", ValueType::kNumber);
   decl.file = path;
-  std::string error;
-  ASSERT_TRUE(set.Prepare(0, decl, &error)) << error;
+  Status prepared = set.Prepare(0, decl);
+  ASSERT_TRUE(prepared.ok()) << prepared.message();
   EXPECT_EQ(set.Find("loyalty"), 0u);
-  auto state = set.CreateWorkerState(&error);
-  ASSERT_NE(state, nullptr) << error;
+  auto state = set.CreateWorkerState();
+  ASSERT_TRUE(state.ok()) << state.status().message();
+  ASSERT_NE(state.value(), nullptr);
   Request r("/", "", {{"Cookie", "tier=gold"}});
   // Through the provider interface, as the rules evaluator calls it.
   const LuaSignalProvider& provider = set;
@@ -608,12 +621,10 @@ TEST(LuaSignalsTest, PrepareReadsTheFile) {
 
 TEST(LuaSignalsTest, OneStatePerThread) {
   LuaSignalSet set(TestRegistry());
-  std::string error;
-  ASSERT_TRUE(set.PrepareSource(0, Decl("count", ValueType::kNumber),
-                                "local calls = 0\n"
-                                "return function(req) calls = calls + 1 return calls end",
-                                &error))
-      << error;
+  Status prepared = set.PrepareSource(0, Decl("count", ValueType::kNumber),
+                                      "local calls = 0\n"
+                                      "return function(req) calls = calls + 1 return calls end");
+  ASSERT_TRUE(prepared.ok()) << prepared.message();
   Request r;
   // No worker state on this thread yet: missing, counted.
   EXPECT_TRUE(set.Call(0, r.env).missing());
@@ -623,9 +634,8 @@ TEST(LuaSignalsTest, OneStatePerThread) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&set, &last, t] {
-      std::string err;
-      auto state = set.CreateWorkerState(&err);
-      if (!state) return;
+      auto state = set.CreateWorkerState();
+      if (!state.ok()) return;
       Request req;
       for (int i = 0; i < 1000; ++i) last[t] = set.Call(0, req.env).number;
     });

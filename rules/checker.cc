@@ -180,9 +180,9 @@ class Checker {
         Error(t.loc, "tables are not available here (no table provider is configured)");
         continue;
       }
-      std::string err;
-      if (!o_.tables->Declare(i, t.decl, &err)) {
-        Error(t.loc, "table '" + t.decl.name + "': " + err);
+      Status declared = o_.tables->Declare(i, t.decl);
+      if (!declared.ok()) {
+        Error(t.loc, "table '" + t.decl.name + "': " + declared.message());
         continue;
       }
       table_ok_.insert(static_cast<int>(i));
@@ -193,8 +193,8 @@ class Checker {
         Error(s.loc, "Lua signals are not available here (no Lua provider is configured)");
         continue;
       }
-      std::string err;
-      if (!o_.lua->Prepare(i, s.decl, &err)) Error(s.loc, "signal '" + s.decl.name + "': " + err);
+      Status prepared = o_.lua->Prepare(i, s.decl);
+      if (!prepared.ok()) Error(s.loc, "signal '" + s.decl.name + "': " + prepared.message());
     }
   }
 

@@ -333,12 +333,9 @@ page "/" { variant "home-bold" when experiment.hero == "bold"  default "home" }
 
 class FakeTables : public TableProvider {
  public:
-  bool Declare(size_t, const TableDecl& decl, std::string* error) override {
-    if (decl.file_as_written != "crm.csv") {
-      *error = "cannot open " + decl.file;
-      return false;
-    }
-    return true;
+  Status Declare(size_t, const TableDecl& decl) override {
+    if (decl.file_as_written != "crm.csv") return Status::Error("cannot open " + decl.file);
+    return Status::Ok();
   }
   std::optional<Column> FindColumn(size_t, std::string_view column) const override {
     if (column == "tier") return Column{0, ValueType::kString};
@@ -353,7 +350,7 @@ class FakeTables : public TableProvider {
 
 class FakeLua : public LuaSignalProvider {
  public:
-  bool Prepare(size_t, const LuaSignalDecl& decl, std::string* error) override { return true; }
+  Status Prepare(size_t, const LuaSignalDecl& decl) override { return Status::Ok(); }
   Value Call(size_t, EvalEnv& env) const override {
     return env.request.FindHeader("X-Lua") ? Value::Number(5) : Value::String("wrong type");
   }

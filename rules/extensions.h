@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/status.h"
 #include "core/value.h"
 #include "rules/declarations.h"
 #include "signals/signal_registry.h"
@@ -40,10 +41,10 @@ class ExperimentAssigner {
 class TableProvider {
  public:
   virtual ~TableProvider() = default;
-  // Compile time: opens/validates the table. False with a message (shown at the `table`
-  // declaration) when the file is missing or malformed. `index` is the table's position in
-  // RuleSet::tables() and is passed back to Lookup.
-  virtual bool Declare(size_t index, const TableDecl& decl, std::string* error) = 0;
+  // Compile time: opens/validates the table. An error status (its message is shown at the
+  // `table` declaration) when the file is missing or malformed. `index` is the table's
+  // position in RuleSet::tables() and is passed back to Lookup.
+  virtual Status Declare(size_t index, const TableDecl& decl) = 0;
   // Compile time: the type and an id of column `column`, nullopt when there is no such column.
   struct Column {
     int id;
@@ -59,8 +60,9 @@ class TableProvider {
 class LuaSignalProvider {
  public:
   virtual ~LuaSignalProvider() = default;
-  // Compile time: loads and compiles the function. False with a message on failure.
-  virtual bool Prepare(size_t index, const LuaSignalDecl& decl, std::string* error) = 0;
+  // Compile time: loads and compiles the function. An error status (its message is shown at
+  // the `signal` declaration) on failure.
+  virtual Status Prepare(size_t index, const LuaSignalDecl& decl) = 0;
   // Request time: calls the function; a result that is not of decl.type must be missing.
   virtual Value Call(size_t index, EvalEnv& env) const = 0;
 };

@@ -22,25 +22,21 @@ bool IsReservedWord(std::string_view w) {
   return false;
 }
 
-bool ReadRulesFile(const std::string& path, size_t max_bytes, std::string* text,
-                   std::string* error) {
+Result<std::string> ReadRulesFile(const std::string& path, size_t max_bytes) {
   FileReadFailure failure;
   Result<std::string> read = ReadFileLimited(path, max_bytes, &failure);
-  if (read.ok()) {
-    *text = std::move(read).value();
-    return true;
-  }
   switch (failure.kind) {
+    case FileReadFailure::Kind::kNone: return read;
     case FileReadFailure::Kind::kCannotOpen:
-      *error = std::string("cannot read: ") + std::strerror(failure.error_number);
-      break;
-    case FileReadFailure::Kind::kIsDirectory: *error = "is a directory, not a rules file"; break;
+      return Status::Error(std::string("cannot read: ") + std::strerror(failure.error_number));
+    case FileReadFailure::Kind::kIsDirectory:
+      return Status::Error("is a directory, not a rules file");
     case FileReadFailure::Kind::kTooLarge:
-      *error = "file is larger than the limit of " + std::to_string(max_bytes) + " bytes";
-      break;
-    default: *error = "read error"; break;
+      return Status::Error("file is larger than the limit of " + std::to_string(max_bytes) +
+                           " bytes");
+    case FileReadFailure::Kind::kReadError: break;
   }
-  return false;
+  return Status::Error("read error");
 }
 
 namespace {
@@ -967,13 +963,14 @@ void Parser::IncludeFile(const IncludeAst& inc) {
                                            std::to_string(ctx_.options.limits.max_files) + ")");
     return;
   }
-  std::string text, error;
-  if (!ReadRulesFile(path, ctx_.options.limits.max_file_bytes, &text, &error)) {
-    ErrorAt(inc.loc.line, inc.loc.col, "include \"" + inc.path + "\": " + path + ": " + error);
+  Result<std::string> text = ReadRulesFile(path, ctx_.options.limits.max_file_bytes);
+  if (!text.ok()) {
+    ErrorAt(inc.loc.line, inc.loc.col,
+            "include \"" + inc.path + "\": " + path + ": " + text.status().message());
     return;
   }
   ++ctx_.include_depth;
-  ParseInto(ctx_, std::move(text), path);
+  ParseInto(ctx_, std::move(text).value(), path);
   --ctx_.include_depth;
 }
 
@@ -993,13 +990,13 @@ void ParseSource(Program& program, std::string_view source, const std::string& f
 
 void ParseFile(Program& program, const std::string& path, Diagnostics& diags,
                const ParseOptions& options) {
-  std::string text, error;
-  if (!ReadRulesFile(path, options.limits.max_file_bytes, &text, &error)) {
-    diags.Error(path, 0, 0, error);
+  Result<std::string> text = ReadRulesFile(path, options.limits.max_file_bytes);
+  if (!text.ok()) {
+    diags.Error(path, 0, 0, text.status().message());
     return;
   }
   ParseContext ctx{program, diags, options};
-  ParseInto(ctx, std::move(text), path);
+  ParseInto(ctx, std::move(text).value(), path);
 }
 
 }  // namespace tailor

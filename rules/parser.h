@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/diagnostic.h"
+#include "core/status.h"
 #include "rules/ast.h"
 #include "rules/limits.h"
 
@@ -29,8 +30,9 @@ void ParseFile(Program& program, const std::string& path, Diagnostics& diags,
 // Words that are operators, never names.
 bool IsReservedWord(std::string_view word);
 
-// Reads a whole file within a size limit; false with a message on failure.
-bool ReadRulesFile(const std::string& path, size_t max_bytes, std::string* text,
-                   std::string* error);
+// A rules file through core's ReadFileLimited, with the failure worded for a diagnostic at
+// the file ("cannot read: REASON", "is a directory, not a rules file", "file is larger than
+// the limit of N bytes", "read error").
+Result<std::string> ReadRulesFile(const std::string& path, size_t max_bytes);
 
 }  // namespace tailor

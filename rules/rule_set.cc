@@ -47,12 +47,12 @@ std::shared_ptr<RuleSet> RuleSet::Compile(std::string_view source, const std::st
 
 std::shared_ptr<RuleSet> RuleSet::Load(const std::string& path, const SignalRegistry& registry,
                                        Diagnostics& diags, const RuleSetOptions& options) {
-  std::string text, error;
-  if (!ReadRulesFile(path, options.limits.max_file_bytes, &text, &error)) {
-    diags.Error(path, 0, 0, error);
+  Result<std::string> text = ReadRulesFile(path, options.limits.max_file_bytes);
+  if (!text.ok()) {
+    diags.Error(path, 0, 0, text.status().message());
     return nullptr;
   }
-  return Compile(text, path, registry, diags, options);
+  return Compile(text.value(), path, registry, diags, options);
 }
 
 std::shared_ptr<const RuleSet> RuleSet::LoadFile(const std::string& path,
