@@ -3,13 +3,13 @@
 // (bot is "true" or "false"). Streams: one vectorscan scan per distinct UA, a cache for
 // repeats, buffered output.
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/lines.h"
 #include "signals/device_classifier.h"
 
 namespace tailor::cli {
@@ -39,14 +39,7 @@ int Run(const std::vector<std::string>& args) {
     std::fprintf(stderr, "tailorc classify: %s\n", ws.status().message().c_str());
     return 1;
   }
-  std::string out;
-  out.reserve(1 << 17);
-  char* buf = nullptr;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline(&buf, &cap, stdin)) >= 0) {
-    std::string_view ua(buf, static_cast<size_t>(len));
-    while (!ua.empty() && (ua.back() == '\n' || ua.back() == '\r')) ua.remove_suffix(1);
+  return FilterStdinLines([&](std::string_view ua, std::string& out) {
     DeviceInfo d = classifier.Classify(ua, {}, *ws.value());
     out += DeviceTypeName(d.type);
     out += '\t';
@@ -54,14 +47,7 @@ int Run(const std::vector<std::string>& args) {
     out += '\t';
     out += BrowserName(d.browser);
     out += d.bot ? "\ttrue\n" : "\tfalse\n";
-    if (out.size() > 1 << 16) {
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      out.clear();
-    }
-  }
-  std::free(buf);
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
+  });
 }
 
 }  // namespace

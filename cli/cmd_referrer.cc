@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/lines.h"
 #include "core/diagnostic.h"
 #include "signals/referrer_classifier.h"
 
@@ -42,13 +43,7 @@ int Run(const std::vector<std::string>& args) {
   if (status != 0) return status;
   std::vector<std::string_view> own(own_storage.begin(), own_storage.end());
   std::vector<char> arena_buf(64 * 1024);
-  std::string line, out;
-  char* buf = nullptr;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline(&buf, &cap, stdin)) >= 0) {
-    std::string_view l(buf, static_cast<size_t>(len));
-    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
+  return FilterStdinLines([&](std::string_view l, std::string& out) {
     size_t tab = l.find('\t');
     std::string_view referer = l.substr(0, tab);
     std::string_view landing = tab == std::string_view::npos ? std::string_view() : l.substr(tab + 1);
@@ -62,14 +57,7 @@ int Run(const std::vector<std::string>& args) {
     out += '\t';
     WriteField(r.term, out);
     out += '\n';
-    if (out.size() > 1 << 16) {
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      out.clear();
-    }
-  }
-  std::free(buf);
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
+  });
 }
 
 }  // namespace

@@ -9,33 +9,21 @@
 #include <unordered_map>
 
 #include "core/regex_set.h"
+#include "core/text.h"
+#include "core/time.h"
 
 namespace tailor {
 
 bool ParseDate(std::string_view t, int64_t* ms) {
   if (t.size() != 10 || t[4] != '-' || t[7] != '-') return false;
-  auto num = [&](size_t pos, size_t len, int* out) {
-    int v = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      if (t[i] < '0' || t[i] > '9') return false;
-      v = v * 10 + (t[i] - '0');
-    }
-    *out = v;
-    return true;
-  };
   int y, m, d;
-  if (!num(0, 4, &y) || !num(5, 2, &m) || !num(8, 2, &d)) return false;
+  if (!ParseFixedDigits(t, 0, 4, &y) || !ParseFixedDigits(t, 5, 2, &m) ||
+      !ParseFixedDigits(t, 8, 2, &d))
+    return false;
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   if (y < 1970 || m < 1 || m > 12 || d < 1 || d > kDays[m - 1] + (m == 2 && leap)) return false;
-  // Days from civil (Howard Hinnant's algorithm).
-  int yy = y - (m <= 2);
-  int era = yy / 400;
-  int yoe = yy - era * 400;
-  int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
-  *ms = days * 86400000;
+  *ms = DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) * 86400000;
   return true;
 }
 
@@ -71,6 +59,15 @@ std::string FormatNumber(double v) {
 }
 
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
+// Whether two literals are equal: strings (`ci`: without ASCII case), numbers; nullopt when
+// they are not both strings or both numbers.
+std::optional<bool> LiteralsEqual(const Expr& x, const Expr& y, bool ci) {
+  if (x.kind == ExprKind::kString && y.kind == ExprKind::kString)
+    return ci ? EqualsIgnoreCase(x.text, y.text) : x.text == y.text;
+  if (x.kind == ExprKind::kNumber && y.kind == ExprKind::kNumber) return x.number == y.number;
+  return std::nullopt;
+}
 
 enum class NameKind { kSegment, kScore, kTable, kLua };
 
@@ -584,24 +581,13 @@ class Checker {
       }
       return false;
     };
-    auto same_literal = [](const Expr& x, const Expr& y, bool ci) {
-      if (x.kind != y.kind) return false;
-      if (x.kind == ExprKind::kNumber) return x.number == y.number;
-      if (!ci) return x.text == y.text;
-      if (x.text.size() != y.text.size()) return false;
-      for (size_t k = 0; k < x.text.size(); ++k)
-        if (std::tolower(static_cast<unsigned char>(x.text[k])) !=
-            std::tolower(static_cast<unsigned char>(y.text[k])))
-          return false;
-      return true;
-    };
     for (int item : conj.items) {
       const Expr& c = E(item);
       if (c.kind != ExprKind::kCompare || c.cmp != CmpOp::kEq || c.ci) continue;
       const Expr *sig, *lit;
       if (!literal_side(c, &sig, &lit)) continue;
       for (const Fixed& f : eqs) {
-        if (f.key == sig->key && !same_literal(*f.literal, *lit, false)) {
+        if (f.key == sig->key && !LiteralsEqual(*f.literal, *lit, false).value_or(false)) {
           Warning(c.loc, "this condition can never be true: " + sig->key + " cannot be both " +
                              Describe(f.literal) + " and " + Describe(lit));
           return;
@@ -616,7 +602,8 @@ class Checker {
       for (const Fixed& f : eqs) {
         if (f.key != a.key) continue;
         bool found = false;
-        for (int li : E(c.b).items) found = found || same_literal(E(li), *f.literal, c.ci);
+        for (int li : E(c.b).items)
+          found = found || LiteralsEqual(E(li), *f.literal, c.ci).value_or(false);
         if (!found) {
           Warning(c.loc, "this condition can never be true: " + a.key + " is " +
                              Describe(f.literal) + ", which is not in this list");
@@ -657,15 +644,10 @@ class Checker {
         const Expr& a = E(e.a);
         const Expr& b = E(e.b);
         if (e.cmp != CmpOp::kEq && e.cmp != CmpOp::kNe) return std::nullopt;
-        bool eq;
-        if (a.kind == ExprKind::kString && b.kind == ExprKind::kString && !e.ci) {
-          eq = a.text == b.text;
-        } else if (a.kind == ExprKind::kNumber && b.kind == ExprKind::kNumber) {
-          eq = a.number == b.number;
-        } else {
-          return std::nullopt;
-        }
-        return e.cmp == CmpOp::kEq ? eq : !eq;
+        if (e.ci && a.kind == ExprKind::kString) return std::nullopt;
+        std::optional<bool> eq = LiteralsEqual(a, b, false);
+        if (!eq) return std::nullopt;
+        return e.cmp == CmpOp::kEq ? *eq : !*eq;
       }
       default: return std::nullopt;
     }

@@ -617,28 +617,19 @@ class Parser {
     return true;
   }
 
-  int ParseOr() {
-    int first = ParseAnd();
-    if (first < 0 || !AtWord("or")) return first;
-    int e = NewExpr(ExprKind::kOr, E(first).loc);
-    E(e).items.push_back(first);
-    while (AtWord("or")) {
-      Advance();
-      int next = ParseAnd();
-      if (next < 0) return -1;
-      E(e).items.push_back(next);
-    }
-    return e;
-  }
+  int ParseOr() { return ParseJunction(ExprKind::kOr, "or", &Parser::ParseAnd); }
+  int ParseAnd() { return ParseJunction(ExprKind::kAnd, "and", &Parser::ParseNot); }
 
-  int ParseAnd() {
-    int first = ParseNot();
-    if (first < 0 || !AtWord("and")) return first;
-    int e = NewExpr(ExprKind::kAnd, E(first).loc);
+  // `operand WORD operand WORD ...` as one `kind` node (`or` of ands, `and` of nots); a single
+  // operand stays itself.
+  int ParseJunction(ExprKind kind, std::string_view word, int (Parser::*operand)()) {
+    int first = (this->*operand)();
+    if (first < 0 || !AtWord(word)) return first;
+    int e = NewExpr(kind, E(first).loc);
     E(e).items.push_back(first);
-    while (AtWord("and")) {
+    while (AtWord(word)) {
       Advance();
-      int next = ParseNot();
+      int next = (this->*operand)();
       if (next < 0) return -1;
       E(e).items.push_back(next);
     }

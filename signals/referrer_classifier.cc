@@ -3,9 +3,9 @@
 #include <xxhash.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "core/file.h"
+#include "core/request_view.h"
 #include "core/text.h"
 
 namespace tailor {
@@ -42,19 +42,6 @@ std::string_view LowerCopy(std::string_view s, Arena& arena) {
   if (p == nullptr) return {};
   for (size_t i = 0; i < s.size(); ++i) p[i] = AsciiLower(s[i]);
   return {p, s.size()};
-}
-
-// Raw value of query parameter `name` in a raw query string.
-std::optional<std::string_view> QueryParam(std::string_view query, std::string_view name) {
-  std::optional<std::string_view> found;
-  ForEachPair(query, '&', /*trim=*/false, [&](std::string_view k, std::string_view v) {
-    if (k == name) {
-      found = v;
-      return false;
-    }
-    return true;
-  });
-  return found;
 }
 
 struct ClickId {
@@ -411,7 +398,7 @@ ReferrerResult ReferrerClassifier::ClassifyReferer(std::string_view referer,
   r.medium = e->medium;
   r.source = sources_[e->source];
   for (uint32_t p = e->params_begin; p < e->params_end && r.term.empty(); ++p) {
-    if (auto raw = QueryParam(url.query, params_[p]); raw && !raw->empty()) {
+    if (auto raw = FindQueryParamIn(url.query, params_[p]); raw && !raw->empty()) {
       if (auto d = DecodeValue(*raw, arena)) r.term = *d;
     }
   }
@@ -465,14 +452,17 @@ ReferrerResult ReferrerClassifier::Classify(std::string_view referer,
 // Comments (#) and blank lines are ignored.
 
 bool ReferrerClassifier::LoadDatabaseFile(const std::string& path, Diagnostics& diags) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.Error(path, 0, 0, "cannot open referrer database");
+  // A database is a few thousand hosts (referers.yml: 85 KB); kMaxEntries bounds what is kept.
+  constexpr size_t kMaxDatabaseBytes = 16 << 20;
+  FileReadFailure failure;
+  Result<std::string> text = ReadFileLimited(path, kMaxDatabaseBytes, &failure);
+  if (!text.ok()) {
+    diags.Error(path, 0, 0,
+                failure.kind == FileReadFailure::Kind::kCannotOpen ? "cannot open referrer database"
+                                                                  : text.status().message());
     return false;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return LoadDatabaseText(ss.str(), path, diags);
+  return LoadDatabaseText(text.value(), path, diags);
 }
 
 bool ReferrerClassifier::LoadDatabaseText(std::string_view text, std::string_view file_name,
