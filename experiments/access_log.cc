@@ -3,7 +3,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cstdio>
 #include <cstring>
+
+#include <nlohmann/json.hpp>
 
 #include "core/time.h"
 
@@ -166,173 +169,67 @@ std::optional<int64_t> ParseLogTime(std::string_view t) {
 
 namespace {
 
-class JsonLine {
- public:
-  JsonLine(std::string_view s, std::string* scratch) : s_(s), scratch_(scratch) {}
+// nginx's `escape=json` copies bytes >= 0x80 as they are, so a decoded $uri can hold bytes
+// that are not UTF-8, which JSON parsers refuse. Such a byte B is given to the parser as the
+// private-use code point U+F700+B (U+F780..U+F7FF) and turned back into B in the values read.
+constexpr unsigned kRawBytePlane = 0xF700;
 
-  void SkipSpace() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
-      ++i_;
+// The length of the well-formed UTF-8 sequence at s[i] (Unicode table 3-7), 0 when none.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0; };
+  auto in = [](unsigned char c, unsigned lo, unsigned hi) { return c >= lo && c <= hi; };
+  unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  if (in(c, 0xC2, 0xDF)) return in(byte(1), 0x80, 0xBF) ? 2 : 0;
+  if (in(c, 0xE0, 0xEF)) {
+    unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return in(byte(1), lo, hi) && in(byte(2), 0x80, 0xBF) ? 3 : 0;
   }
-  bool Consume(char c) {
-    SkipSpace();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
+  if (in(c, 0xF0, 0xF4)) {
+    unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return in(byte(1), lo, hi) && in(byte(2), 0x80, 0xBF) && in(byte(3), 0x80, 0xBF) ? 4 : 0;
   }
-  bool AtEnd() {
-    SkipSpace();
-    return i_ == s_.size();
-  }
-  char Peek() {
-    SkipSpace();
-    return i_ < s_.size() ? s_[i_] : '\0';
-  }
+  return 0;
+}
 
-  // A string (the opening quote not yet consumed). Escaped strings are decoded into scratch,
-  // whose capacity was reserved for the whole line (so earlier views stay valid).
-  bool String(std::string_view* out) {
-    if (!Consume('"')) return false;
-    size_t start = i_;
-    while (i_ < s_.size() && s_[i_] != '"' && s_[i_] != '\\') ++i_;
-    if (i_ >= s_.size()) return false;
-    if (s_[i_] == '"') {
-      *out = s_.substr(start, i_ - start);
-      ++i_;
-      return true;
+// `line` with every byte that starts no UTF-8 sequence written as a \uF7XX escape, into *out;
+// false (and *out untouched) when the line is all UTF-8.
+bool EscapeRawBytes(std::string_view line, std::string* out) {
+  size_t i = 0;
+  while (i < line.size() && Utf8SequenceLength(line, i) > 0) i += Utf8SequenceLength(line, i);
+  if (i == line.size()) return false;
+  out->assign(line.substr(0, i));
+  while (i < line.size()) {
+    if (size_t n = Utf8SequenceLength(line, i); n > 0) {
+      out->append(line.substr(i, n));
+      i += n;
+      continue;
     }
-    size_t at = scratch_->size();
-    scratch_->append(s_.data() + start, i_ - start);
-    while (i_ < s_.size()) {
-      char c = s_[i_++];
-      if (c == '"') {
-        *out = std::string_view(scratch_->data() + at, scratch_->size() - at);
-        return true;
-      }
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-      if (c != '\\') {
-        scratch_->push_back(c);
-        continue;
-      }
-      if (i_ >= s_.size()) return false;
-      char e = s_[i_++];
-      switch (e) {
-        case '"': scratch_->push_back('"'); break;
-        case '\\': scratch_->push_back('\\'); break;
-        case '/': scratch_->push_back('/'); break;
-        case 'b': scratch_->push_back('\b'); break;
-        case 'f': scratch_->push_back('\f'); break;
-        case 'n': scratch_->push_back('\n'); break;
-        case 'r': scratch_->push_back('\r'); break;
-        case 't': scratch_->push_back('\t'); break;
-        case 'u': {
-          unsigned cp = 0;
-          if (!Hex4(&cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            unsigned lo = 0;
-            if (i_ + 1 < s_.size() && s_[i_] == '\\' && s_[i_ + 1] == 'u') {
-              i_ += 2;
-              if (!Hex4(&lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else {
-              cp = 0xFFFD;
-            }
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            cp = 0xFFFD;
-          }
-          Utf8(cp);
-          break;
-        }
-        default: return false;
-      }
-    }
-    return false;
+    char escape[8];
+    std::snprintf(escape, sizeof escape, "\\u%04X",
+                  kRawBytePlane + static_cast<unsigned char>(line[i]));
+    out->append(escape);
+    ++i;
   }
+  return true;
+}
 
-  // A number or a literal as raw text.
-  bool Scalar(std::string_view* out) {
-    SkipSpace();
-    size_t start = i_;
-    while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']' && s_[i_] != ' ')
-      ++i_;
-    if (i_ == start) return false;
-    *out = s_.substr(start, i_ - start);
-    return true;
-  }
-
-  // Skips any value (nested objects/arrays included), to a depth limit.
-  bool SkipValue(int depth = 0) {
-    if (depth > 32) return false;
-    char c = Peek();
-    std::string_view ignored;
-    if (c == '"') return SkipString();
-    if (c == '{' || c == '[') {
-      char close = c == '{' ? '}' : ']';
-      ++i_;
-      if (Consume(close)) return true;
-      for (;;) {
-        if (c == '{') {
-          if (!SkipString() || !Consume(':')) return false;
-        }
-        if (!SkipValue(depth + 1)) return false;
-        if (Consume(',')) continue;
-        return Consume(close);
-      }
-    }
-    return Scalar(&ignored);
-  }
-
- private:
-  bool SkipString() {
-    if (!Consume('"')) return false;
-    while (i_ < s_.size()) {
-      char c = s_[i_++];
-      if (c == '\\') {
-        ++i_;
-      } else if (c == '"') {
-        return true;
-      }
-    }
-    return false;
-  }
-  bool Hex4(unsigned* out) {
-    if (i_ + 4 > s_.size()) return false;
-    unsigned v = 0;
-    for (int k = 0; k < 4; ++k) {
-      char h = s_[i_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9') v |= static_cast<unsigned>(h - '0');
-      else if (h >= 'a' && h <= 'f') v |= static_cast<unsigned>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') v |= static_cast<unsigned>(h - 'A' + 10);
-      else return false;
-    }
-    *out = v;
-    return true;
-  }
-  void Utf8(unsigned cp) {
-    if (cp < 0x80) {
-      scratch_->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      scratch_->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      scratch_->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      scratch_->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      scratch_->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      scratch_->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+// The reverse of EscapeRawBytes in a decoded value: U+F780..U+F7FF back to the raw byte.
+void UnescapeRawBytes(std::string* s) {
+  size_t w = 0;
+  for (size_t r = 0; r < s->size(); ++w) {
+    auto c = [&](size_t k) { return static_cast<unsigned char>((*s)[r + k]); };
+    if (r + 2 < s->size() && c(0) == 0xEF && (c(1) == 0x9E || c(1) == 0x9F) && c(2) >= 0x80 &&
+        c(2) <= 0xBF) {
+      unsigned cp = 0xF000 | ((c(1) & 0x3Fu) << 6) | (c(2) & 0x3Fu);
+      (*s)[w] = static_cast<char>(cp - kRawBytePlane);
+      r += 3;
     } else {
-      scratch_->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      scratch_->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      scratch_->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      scratch_->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      (*s)[w] = (*s)[r++];
     }
   }
-
-  std::string_view s_;
-  size_t i_ = 0;
-  std::string* scratch_;
-};
+  s->resize(w);
+}
 
 bool ParseStatus(std::string_view v, int* out) {
   if (v.empty() || v.size() > 3) return false;
@@ -345,11 +242,88 @@ bool ParseStatus(std::string_view v, int* out) {
   return true;
 }
 
+// The members of a line's top-level object, through nlohmann::json's SAX parser: each member's
+// value as text (a string decoded, a number or literal as written, an array or object as ""),
+// nested values only checked. Texts are kept in the record's scratch as offsets, made views
+// once the line is read.
+class LineFields final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  // Values more deeply nested than this are refused (the line is bad).
+  static constexpr int kMaxDepth = 33;
+
+  LineFields(std::string* scratch, bool raw_bytes) : scratch_(scratch), raw_bytes_(raw_bytes) {}
+
+  struct Field {
+    size_t offset = 0, size = 0;
+    bool set = false;
+  };
+  Field visitor, visitor_hash, experiments, variant, uri, status;
+  std::optional<int64_t> time_ms;  // "time", read as it comes: one that does not parse fails
+
+  bool null() override { return Value("null"); }
+  bool boolean(bool v) override { return Value(v ? "true" : "false"); }
+  bool number_integer(number_integer_t v) override { return Value(std::to_string(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return Value(std::to_string(v)); }
+  bool number_float(number_float_t, const string_t& text) override { return Value(text); }
+  bool string(string_t& v) override {
+    if (raw_bytes_ && depth_ == 1) UnescapeRawBytes(&v);
+    return Value(v);
+  }
+  bool binary(binary_t&) override { return false; }  // not in JSON text
+  bool start_object(std::size_t) override { return Open(); }
+  bool start_array(std::size_t) override { return Open(); }
+  bool end_object() override { return Close(); }
+  bool end_array() override { return Close(); }
+  bool key(string_t& k) override {
+    if (depth_ == 1) key_ = k;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool Open() {
+    if (depth_ == 0) return ++depth_, true;  // the line's object
+    if (!Value("")) return false;
+    ++depth_;
+    return true;
+  }
+  bool Close() {
+    --depth_;
+    return true;
+  }
+  bool Value(std::string_view text) {
+    if (depth_ == 0) return false;  // the line is not an object
+    if (depth_ > kMaxDepth) return false;
+    if (depth_ > 1) return true;
+    if (key_ == "time") {
+      time_ms = ParseLogTime(text);
+      return time_ms.has_value();
+    }
+    Field* f = key_ == "visitor_hash"   ? &visitor_hash
+               : key_ == "visitor"      ? &visitor
+               : key_ == "experiments"  ? &experiments
+               : key_ == "variant"      ? &variant
+               : key_ == "uri"          ? &uri
+               : key_ == "status"       ? &status
+                                        : nullptr;
+    if (f == nullptr) return true;
+    *f = {scratch_->size(), text.size(), true};
+    scratch_->append(text);
+    return true;
+  }
+
+  std::string* scratch_;
+  bool raw_bytes_;
+  int depth_ = 0;  // open objects and arrays
+  std::string key_;  // the top-level member being read
+};
+
 }  // namespace
 
 bool ParseAccessLogLine(std::string_view line, AccessLogRecord* out) {
   out->scratch.clear();
-  // Decoded text is never longer than its escaped form: one reservation keeps views valid.
   if (out->scratch.capacity() < line.size()) out->scratch.reserve(line.size());
   out->has_time = false;
   out->time_ms = 0;
@@ -358,48 +332,26 @@ bool ParseAccessLogLine(std::string_view line, AccessLogRecord* out) {
   out->variant = {};
   out->uri = {};
   out->status = 0;
-  std::string_view visitor, visitor_hash;
 
-  JsonLine j(line, &out->scratch);
-  if (!j.Consume('{')) return false;
-  if (!j.Consume('}')) {
-    for (;;) {
-      std::string_view key;
-      if (!j.String(&key) || !j.Consume(':')) return false;
-      char c = j.Peek();
-      std::string_view value;
-      bool is_string = c == '"';
-      if (c == '{' || c == '[') {
-        if (!j.SkipValue()) return false;
-      } else if (is_string) {
-        if (!j.String(&value)) return false;
-      } else if (!j.Scalar(&value)) {
-        return false;
-      }
-      if (key == "time") {
-        auto t = ParseLogTime(value);
-        if (!t) return false;
-        out->has_time = true;
-        out->time_ms = *t;
-      } else if (key == "visitor_hash") {
-        visitor_hash = value;
-      } else if (key == "visitor") {
-        visitor = value;
-      } else if (key == "experiments") {
-        out->experiments = value;
-      } else if (key == "variant") {
-        out->variant = value;
-      } else if (key == "uri") {
-        out->uri = value;
-      } else if (key == "status") {
-        if (!ParseStatus(value, &out->status)) out->status = 0;
-      }
-      if (j.Consume(',')) continue;
-      if (j.Consume('}')) break;
-      return false;
-    }
-  }
-  if (!j.AtEnd() || !out->has_time) return false;
+  thread_local std::string escaped;  // the line with raw bytes escaped, when it has any
+  bool raw_bytes = EscapeRawBytes(line, &escaped);
+  std::string_view text = raw_bytes ? std::string_view(escaped) : line;
+  LineFields fields(&out->scratch, raw_bytes);
+  if (!nlohmann::json::sax_parse(text.begin(), text.end(), &fields,
+                                 nlohmann::json::input_format_t::json, /*strict=*/true))
+    return false;
+  auto view = [&](const LineFields::Field& f) {
+    return f.set ? std::string_view(out->scratch).substr(f.offset, f.size) : std::string_view();
+  };
+  // Of a member given twice, the last counts.
+  if (!fields.time_ms) return false;
+  out->has_time = true;
+  out->time_ms = *fields.time_ms;
+  out->experiments = view(fields.experiments);
+  out->variant = view(fields.variant);
+  out->uri = view(fields.uri);
+  if (fields.status.set && !ParseStatus(view(fields.status), &out->status)) out->status = 0;
+  std::string_view visitor = view(fields.visitor), visitor_hash = view(fields.visitor_hash);
   out->visitor = !visitor_hash.empty() && visitor_hash != "-" ? visitor_hash : visitor;
   if (out->visitor == "-") out->visitor = {};
   return true;

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/json.h"
+#include <nlohmann/json.hpp>
 
 namespace tailor {
 
@@ -226,13 +226,18 @@ std::string Fmt(const char* format, double v) {
   return buf;
 }
 
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "null";
-  return Fmt("%.10g", v);
+// A statistic in the JSON report: 10 significant digits (a whole number without a fraction),
+// null when not finite.
+nlohmann::ordered_json JsonNumber(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  const double rounded = std::strtod(Fmt("%.10g", v).c_str(), nullptr);
+  if (rounded == std::floor(rounded) && std::fabs(rounded) < 1e15)
+    return static_cast<int64_t>(rounded);
+  return rounded;
 }
 
-std::string JsonOptional(const std::optional<double>& v) {
-  return v ? JsonNumber(*v) : "null";
+nlohmann::ordered_json JsonOptional(const std::optional<double>& v) {
+  return v ? JsonNumber(*v) : nullptr;
 }
 
 std::string Percent(double v) { return Fmt("%.2f%%", v * 100); }
@@ -297,40 +302,38 @@ std::string FormatReportText(const ReportResult& r) {
 }
 
 std::string FormatReportJson(const ReportResult& r) {
-  std::string out = "{";
-  out += "\"experiment\":" + JsonString(r.experiment);
-  out += ",\"goal\":" + JsonString(r.goal);
-  out += ",\"lines\":" + std::to_string(r.lines);
-  out += ",\"bad_lines\":" + std::to_string(r.bad_lines);
-  out += ",\"lines_without_visitor\":" + std::to_string(r.lines_without_visitor);
-  out += ",\"exposure_lines\":" + std::to_string(r.exposure_lines);
-  out += ",\"goal_lines\":" + std::to_string(r.goal_lines);
-  out += ",\"unknown_variant_lines\":" + std::to_string(r.unknown_variant_lines);
-  out += ",\"visitors_in_several_variants\":" + std::to_string(r.visitors_in_several_variants);
-  out += ",\"variants\":[";
-  for (size_t i = 0; i < r.variants.size(); ++i) {
-    const VariantResult& v = r.variants[i];
-    if (i) out += ",";
-    out += "{\"name\":" + JsonString(v.name);
-    out += ",\"expected_share\":" + JsonNumber(v.expected_share);
-    out += ",\"visitors\":" + std::to_string(v.visitors);
-    out += ",\"converters\":" + std::to_string(v.converters);
-    out += ",\"rate\":" + JsonNumber(v.rate);
-    out += ",\"rate_ci95\":[" + JsonNumber(v.rate_ci.low) + "," + JsonNumber(v.rate_ci.high) + "]";
-    out += ",\"uplift_abs\":" + JsonOptional(v.uplift_abs);
-    out += ",\"uplift_rel\":" + JsonOptional(v.uplift_rel);
-    out += ",\"z\":" + JsonOptional(v.z);
-    out += ",\"p_value\":" + JsonOptional(v.p_value);
-    out += "}";
+  nlohmann::ordered_json variants = nlohmann::ordered_json::array();
+  for (const VariantResult& v : r.variants) {
+    variants.push_back({{"name", v.name},
+                        {"expected_share", JsonNumber(v.expected_share)},
+                        {"visitors", v.visitors},
+                        {"converters", v.converters},
+                        {"rate", JsonNumber(v.rate)},
+                        {"rate_ci95", {JsonNumber(v.rate_ci.low), JsonNumber(v.rate_ci.high)}},
+                        {"uplift_abs", JsonOptional(v.uplift_abs)},
+                        {"uplift_rel", JsonOptional(v.uplift_rel)},
+                        {"z", JsonOptional(v.z)},
+                        {"p_value", JsonOptional(v.p_value)}});
   }
-  out += "],\"srm\":{\"weights\":";
-  out += r.weights_configured ? "\"rules\"" : "\"equal\"";
-  out += ",\"chi_square\":" + JsonNumber(r.srm.statistic);
-  out += ",\"df\":" + std::to_string(r.srm.degrees_of_freedom);
-  out += ",\"p_value\":" + JsonNumber(r.srm.p_value);
-  out += std::string(",\"mismatch\":") + (r.srm_flag ? "true" : "false");
-  out += "}}\n";
-  return out;
+  nlohmann::ordered_json report = {
+      {"experiment", r.experiment},
+      {"goal", r.goal},
+      {"lines", r.lines},
+      {"bad_lines", r.bad_lines},
+      {"lines_without_visitor", r.lines_without_visitor},
+      {"exposure_lines", r.exposure_lines},
+      {"goal_lines", r.goal_lines},
+      {"unknown_variant_lines", r.unknown_variant_lines},
+      {"visitors_in_several_variants", r.visitors_in_several_variants},
+      {"variants", std::move(variants)},
+      {"srm",
+       {{"weights", r.weights_configured ? "rules" : "equal"},
+        {"chi_square", JsonNumber(r.srm.statistic)},
+        {"df", r.srm.degrees_of_freedom},
+        {"p_value", JsonNumber(r.srm.p_value)},
+        {"mismatch", r.srm_flag}}}};
+  // Names and the goal are copied as given; bytes that are not UTF-8 become U+FFFD.
+  return report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace tailor

@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include <boost/math/distributions/chi_squared.hpp>
+#include <boost/math/special_functions/gamma.hpp>
+
 namespace tailor {
 
 Interval WilsonInterval(uint64_t successes, uint64_t trials, double z) {
@@ -40,49 +43,26 @@ double NormalSurvival(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
 
 namespace {
 
-// Series expansion of the regularized lower incomplete gamma P(a, x), for x < a + 1.
-double GammaPSeries(double a, double x) {
-  double sum = 1 / a, term = sum, ap = a;
-  for (int n = 0; n < 10000; ++n) {
-    ap += 1;
-    term *= x / ap;
-    sum += term;
-    if (std::fabs(term) < std::fabs(sum) * 1e-16) break;
-  }
-  return sum * std::exp(-x + a * std::log(x) - std::lgamma(a));
-}
-
-// Continued fraction (modified Lentz) for Q(a, x), for x >= a + 1.
-double GammaQContinuedFraction(double a, double x) {
-  const double tiny = 1e-300;
-  double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
-  for (int i = 1; i < 10000; ++i) {
-    const double an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (std::fabs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (std::fabs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const double delta = d * c;
-    h *= delta;
-    if (std::fabs(delta - 1) < 1e-16) break;
-  }
-  return std::exp(-x + a * std::log(x) - std::lgamma(a)) * h;
-}
+// Boost.Math reports bad arguments and overflow through errno instead of exceptions: the
+// report never throws over a statistic.
+using NoThrow = boost::math::policies::policy<
+    boost::math::policies::domain_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::pole_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::overflow_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::evaluation_error<boost::math::policies::errno_on_error>>;
 
 }  // namespace
 
 double RegularizedGammaQ(double a, double x) {
   if (!(a > 0) || !(x >= 0)) return std::nan("");
   if (x == 0) return 1;
-  if (x < a + 1) return 1 - GammaPSeries(a, x);
-  return GammaQContinuedFraction(a, x);
+  return boost::math::gamma_q(a, x, NoThrow());
 }
 
 double ChiSquareSurvival(double x, double df) {
   if (!(x > 0)) return 1;
-  return RegularizedGammaQ(df / 2, x / 2);
+  return boost::math::cdf(
+      boost::math::complement(boost::math::chi_squared_distribution<double, NoThrow>(df), x));
 }
 
 ChiSquareResult ChiSquareGoodnessOfFit(std::span<const uint64_t> observed,

@@ -28,9 +28,9 @@ double TwoProportionZ(uint64_t x0, uint64_t n0, uint64_t x1, uint64_t n1);
 
 // Upper tail of the standard normal: P(Z > z).
 double NormalSurvival(double z);
-// Regularized upper incomplete gamma Q(a, x) (a > 0, x >= 0).
+// Regularized upper incomplete gamma Q(a, x) (a > 0, x >= 0; NaN otherwise), Boost.Math's.
 double RegularizedGammaQ(double a, double x);
-// P(X > x) for X ~ chi-square with `df` degrees of freedom.
+// P(X > x) for X ~ chi-square with `df` degrees of freedom (Boost.Math's distribution).
 double ChiSquareSurvival(double x, double df);
 
 struct ChiSquareResult {

@@ -8,6 +8,7 @@ build-essential cmake pkg-config git
 nginx nginx-dev
 libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libpcre2-dev
 libxxhash-dev libvectorscan-dev libluajit2-5.1-dev libssl-dev zlib1g-dev tzdata libcctz-dev
+libyaml-dev nlohmann-json3-dev libboost-dev
 googletest libgtest-dev libgmock-dev libbenchmark-dev
 libtest-base-perl libjson-pp-perl perl
 clang libclang-rt-14-dev

@@ -1,8 +1,11 @@
 #include "signals/referrer_classifier.h"
 
 #include <xxhash.h>
+#include <yaml.h>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "core/file.h"
 #include "core/request_view.h"
@@ -440,16 +443,230 @@ ReferrerResult ReferrerClassifier::Classify(std::string_view referer,
 
 // ---- referer-parser YAML database ----------------------------------------------------------
 //
-// The format is a small, fixed subset of YAML, so it is parsed here rather than with a general
-// YAML library:
-//   medium:            (column 0: unknown, email, social, search, paid, chatbot, ...)
-//     Source Name:     (indented)
-//       parameters:    (optional, deeper)
+// The format (referer-parser's referers.yml), read with libyaml's event parser:
+//   medium:            (unknown, email, social, search, paid, chatbot, ...)
+//     Source Name:
+//       parameters:    (optional: the query parameters holding the search term)
 //         - q
 //       domains:
 //         - example.com
 //         - example.com/path
-// Comments (#) and blank lines are ignored.
+// A structure that is not this is a Diagnostic at the node's line and column, and the rest of
+// the file is still read; a YAML syntax error (libyaml's message and position) ends the read.
+
+namespace {
+
+// One source of the database as read: its entries are added when its mapping ends.
+struct DatabaseSource {
+  Medium medium = Medium::kUnknown;
+  std::string name;
+  std::vector<std::string> params, domains;
+};
+
+class DatabaseReader {
+ public:
+  using AddFn = std::function<void(const DatabaseSource&)>;
+  DatabaseReader(std::string_view text, const std::string& file, Diagnostics& diags, AddFn add)
+      : text_(text), file_(file), diags_(diags), add_(std::move(add)) {
+    yaml_parser_initialize(&parser_);
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+  }
+  ~DatabaseReader() {
+    Release();
+    yaml_parser_delete(&parser_);
+  }
+  DatabaseReader(const DatabaseReader&) = delete;
+  DatabaseReader& operator=(const DatabaseReader&) = delete;
+
+  // Every document of the stream.
+  void Read() {
+    if (!Next()) return;  // the stream's start
+    while (Next() && event_.type == YAML_DOCUMENT_START_EVENT) {
+      if (!Next()) return;
+      Root();
+      if (!Next()) return;  // the document's end
+    }
+  }
+
+ private:
+  // The next event into event_; false (the syntax error reported) when there is none.
+  bool Next() {
+    Release();
+    if (failed_) return false;
+    if (!yaml_parser_parse(&parser_, &event_)) {
+      failed_ = true;
+      ReportSyntaxError();
+      return false;
+    }
+    have_event_ = true;
+    return true;
+  }
+  void Release() {
+    if (have_event_) yaml_event_delete(&event_);
+    have_event_ = false;
+  }
+  void ReportSyntaxError() {
+    std::string msg = parser_.problem != nullptr ? parser_.problem : "malformed YAML";
+    if (parser_.context != nullptr) msg += std::string(" ") + parser_.context;
+    yaml_mark_t mark = parser_.problem_mark;
+    if (parser_.error == YAML_READER_ERROR) {  // bad encoding: libyaml gives only the offset
+      size_t offset = std::min(parser_.problem_offset, text_.size());
+      std::string_view before = text_.substr(0, offset);
+      size_t nl = before.rfind('\n');
+      mark.line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n'));
+      mark.column = nl == std::string_view::npos ? offset : offset - nl - 1;
+    }
+    Report(Severity::kError, mark, "YAML: " + msg);
+  }
+  void Report(Severity severity, const yaml_mark_t& mark, std::string msg) {
+    int line = static_cast<int>(mark.line) + 1;
+    std::string_view source = SourceLine(text_, line);
+    if (!source.empty() && source.back() == '\r') source.remove_suffix(1);
+    if (severity == Severity::kError)
+      diags_.Error(file_, line, static_cast<int>(mark.column) + 1, std::move(msg),
+                   std::string(source));
+    else
+      diags_.Warning(file_, line, static_cast<int>(mark.column) + 1, std::move(msg),
+                     std::string(source));
+  }
+  void Error(std::string msg) { Report(Severity::kError, event_.start_mark, std::move(msg)); }
+
+  bool Is(yaml_event_type_t type) const { return event_.type == type; }
+  std::string_view Scalar() const {
+    return {reinterpret_cast<const char*>(event_.data.scalar.value), event_.data.scalar.length};
+  }
+  // An empty value (`key:` with nothing after it) or `~`.
+  bool IsNull() const {
+    return Is(YAML_SCALAR_EVENT) && event_.data.scalar.plain_implicit &&
+           (Scalar().empty() || Scalar() == "~");
+  }
+  // Skips the node event_ starts.
+  void Skip() {
+    int depth = Is(YAML_MAPPING_START_EVENT) || Is(YAML_SEQUENCE_START_EVENT) ? 1 : 0;
+    while (depth > 0 && Next()) {
+      if (Is(YAML_MAPPING_START_EVENT) || Is(YAML_SEQUENCE_START_EVENT)) ++depth;
+      if (Is(YAML_MAPPING_END_EVENT) || Is(YAML_SEQUENCE_END_EVENT)) --depth;
+    }
+  }
+  // Skips the value after a key event_ that is not read.
+  void SkipPair() {
+    Skip();
+    if (Next()) Skip();
+  }
+
+  // event_: the document's node, a mapping of media.
+  void Root() {
+    if (IsNull()) return;
+    if (Is(YAML_SCALAR_EVENT)) return Error("expected a medium name followed by ':'");
+    if (!Is(YAML_MAPPING_START_EVENT)) {
+      Error("expected media (search:, social:, ...) with their sources");
+      return Skip();
+    }
+    while (Next() && !Is(YAML_MAPPING_END_EVENT)) {
+      if (!Is(YAML_SCALAR_EVENT)) {
+        Error("expected a medium name followed by ':'");
+        SkipPair();
+        continue;
+      }
+      std::string name(Scalar());
+      Medium m;
+      if (!ParseMediumName(name, &m) || m == Medium::kDirect || m == Medium::kInternal) {
+        Error("unknown medium '" + name +
+              "' (expected unknown, search, social, email, paid, display, affiliate, jobs or "
+              "chatbot)");
+        SkipPair();
+        continue;
+      }
+      if (!Next()) return;
+      if (Is(YAML_MAPPING_START_EVENT)) {
+        Sources(m);
+      } else if (!IsNull()) {
+        Error(Is(YAML_SEQUENCE_START_EVENT) ? "list item outside 'domains:' or 'parameters:'"
+                                            : "expected source names under '" + name + "'");
+        Skip();
+      }
+    }
+  }
+
+  // event_: the start of a medium's mapping of sources.
+  void Sources(Medium medium) {
+    while (Next() && !Is(YAML_MAPPING_END_EVENT)) {
+      if (!Is(YAML_SCALAR_EVENT)) {
+        Error("expected a source name followed by ':'");
+        SkipPair();
+        continue;
+      }
+      DatabaseSource source;
+      source.medium = medium;
+      source.name = std::string(Scalar());
+      if (source.name.empty()) Error("empty source name");
+      if (!Next()) return;
+      if (Is(YAML_MAPPING_START_EVENT)) {
+        if (!SourceKeys(source)) return;
+      } else if (!IsNull()) {
+        Error("expected 'domains:' and 'parameters:' under '" + source.name + "'");
+        Skip();
+      }
+      if (!source.name.empty()) add_(source);
+    }
+  }
+
+  // event_: the start of a source's mapping. False when a syntax error ended the read.
+  bool SourceKeys(DatabaseSource& source) {
+    while (Next() && !Is(YAML_MAPPING_END_EVENT)) {
+      std::string_view key = Is(YAML_SCALAR_EVENT) ? Scalar() : std::string_view();
+      if (key == "domains" || key == "parameters") {
+        bool domains = key == "domains";
+        if (!Next()) return false;
+        List(domains ? &source.domains : &source.params, domains);
+        continue;
+      }
+      if (Is(YAML_SCALAR_EVENT)) {
+        Report(Severity::kWarning, event_.start_mark,
+               "unknown key '" + std::string(key) + "' (expected domains or parameters)");
+      } else {
+        Error("expected 'domains:' or 'parameters:'");
+      }
+      SkipPair();
+    }
+    return !failed_;
+  }
+
+  // event_: the value of `domains:` (hosts, optionally with a path) or `parameters:`.
+  void List(std::vector<std::string>* out, bool hosts) {
+    if (IsNull()) return;
+    if (!Is(YAML_SEQUENCE_START_EVENT)) {
+      Error("expected a list of '- ITEM' lines");
+      return Skip();
+    }
+    while (Next() && !Is(YAML_SEQUENCE_END_EVENT)) {
+      std::string_view item = Is(YAML_SCALAR_EVENT) ? Scalar() : std::string_view();
+      if (item.empty()) {
+        Error(Is(YAML_SCALAR_EVENT)  ? "empty list item"
+              : Is(YAML_ALIAS_EVENT) ? "YAML aliases (*NAME) are not supported here"
+              : hosts                ? "not a host name"
+                                     : "not a parameter name");
+        Skip();
+      } else if (hosts && (item.size() > 300 || item.find_first_of(" \t") != item.npos)) {
+        Error("not a host name");
+      } else {
+        out->emplace_back(item);
+      }
+    }
+  }
+
+  std::string_view text_;
+  const std::string& file_;
+  Diagnostics& diags_;
+  AddFn add_;
+  yaml_parser_t parser_;
+  yaml_event_t event_;
+  bool have_event_ = false;
+  bool failed_ = false;  // a syntax error ended the read
+};
+
+}  // namespace
 
 bool ReferrerClassifier::LoadDatabaseFile(const std::string& path, Diagnostics& diags) {
   // A database is a few thousand hosts (referers.yml: 85 KB); kMaxEntries bounds what is kept.
@@ -470,138 +687,20 @@ bool ReferrerClassifier::LoadDatabaseText(std::string_view text, std::string_vie
   const std::string file(file_name);
   size_t errors_before = diags.error_count();
   constexpr size_t kMaxEntries = 200000;  // explicit limit: a database is a few thousand hosts
-
-  bool have_medium = false;
-  Medium medium = Medium::kUnknown;
-  std::string source;
-  int source_indent = -1, list_indent = -1;
-  enum class List { kNone, kDomains, kParameters, kOther } list = List::kNone;
-  std::vector<std::string> params, domains;
-
-  auto flush = [&]() {
-    if (!source.empty()) {
-      std::vector<std::string_view> pv(params.begin(), params.end());
-      std::string norm = NormalizeSourceName(source);
-      for (const std::string& d : domains) {
-        if (entries_.size() >= kMaxEntries) break;
-        std::string_view host = d, path;
-        if (size_t slash = host.find('/'); slash != std::string_view::npos) {
-          path = host.substr(slash);
-          host = host.substr(0, slash);
-        }
-        AddEntry(host, path, medium, norm, pv, /*builtin=*/false);
+  DatabaseReader reader(text, file, diags, [&](const DatabaseSource& source) {
+    std::vector<std::string_view> params(source.params.begin(), source.params.end());
+    std::string name = NormalizeSourceName(source.name);
+    for (const std::string& d : source.domains) {
+      if (entries_.size() >= kMaxEntries) break;
+      std::string_view host = d, path;
+      if (size_t slash = host.find('/'); slash != std::string_view::npos) {
+        path = host.substr(slash);
+        host = host.substr(0, slash);
       }
+      AddEntry(host, path, source.medium, name, params, /*builtin=*/false);
     }
-    source.clear();
-    params.clear();
-    domains.clear();
-    list = List::kNone;
-  };
-
-  int line_no = 0;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    size_t hash = line.find('#');
-    std::string_view content = line;
-    if (hash != std::string_view::npos && (hash == 0 || line[hash - 1] == ' ' ||
-                                           line[hash - 1] == '\t'))
-      content = line.substr(0, hash);
-    while (!content.empty() && (content.back() == ' ' || content.back() == '\t'))
-      content.remove_suffix(1);
-    if (content.empty()) continue;
-    int indent = 0;
-    while (static_cast<size_t>(indent) < content.size() && content[indent] == ' ') ++indent;
-    if (static_cast<size_t>(indent) < content.size() && content[indent] == '\t') {
-      diags.Error(file, line_no, indent + 1, "tabs are not allowed for indentation",
-                  std::string(line));
-      continue;
-    }
-    std::string_view body = content.substr(indent);
-    auto unquote = [](std::string_view s) {
-      if (s.size() >= 2 && ((s.front() == '"' && s.back() == '"') ||
-                            (s.front() == '\'' && s.back() == '\'')))
-        s = s.substr(1, s.size() - 2);
-      return s;
-    };
-
-    if (indent == 0) {
-      flush();
-      if (body.back() != ':') {
-        diags.Error(file, line_no, 1, "expected a medium name followed by ':'", std::string(line));
-        have_medium = false;
-        continue;
-      }
-      std::string_view name = body.substr(0, body.size() - 1);
-      Medium m;
-      if (!ParseMediumName(name, &m) || m == Medium::kDirect || m == Medium::kInternal) {
-        diags.Error(file, line_no, 1,
-                    "unknown medium '" + std::string(name) +
-                        "' (expected unknown, search, social, email, paid, display, affiliate, "
-                        "jobs or chatbot)",
-                    std::string(line));
-        have_medium = false;
-        continue;
-      }
-      medium = m;
-      have_medium = true;
-      source_indent = -1;
-      continue;
-    }
-    if (!have_medium) continue;  // inside a section already reported
-    if (body.front() == '-') {
-      std::string_view item = unquote(TrimSpaces(body.substr(1)));
-      if (list == List::kNone || item.empty()) {
-        diags.Error(file, line_no, indent + 1, "list item outside 'domains:' or 'parameters:'",
-                    std::string(line));
-        continue;
-      }
-      if (list_indent >= 0 && indent <= list_indent) {
-        diags.Error(file, line_no, indent + 1, "list item must be indented under its key",
-                    std::string(line));
-        continue;
-      }
-      if (list == List::kDomains) {
-        if (item.size() > 300 || item.find_first_of(" \t") != std::string_view::npos) {
-          diags.Error(file, line_no, indent + 3, "not a host name", std::string(line));
-          continue;
-        }
-        domains.emplace_back(item);
-      } else if (list == List::kParameters) {
-        params.emplace_back(item);
-      }
-      continue;
-    }
-    if (body.back() != ':') {
-      diags.Error(file, line_no, indent + 1, "expected 'NAME:'", std::string(line));
-      continue;
-    }
-    std::string_view key = unquote(body.substr(0, body.size() - 1));
-    if (source_indent < 0 || indent <= source_indent) {
-      flush();
-      source_indent = indent;
-      source = std::string(key);
-      if (source.empty())
-        diags.Error(file, line_no, indent + 1, "empty source name", std::string(line));
-      continue;
-    }
-    list_indent = indent;
-    if (key == "domains") {
-      list = List::kDomains;
-    } else if (key == "parameters") {
-      list = List::kParameters;
-    } else {
-      diags.Warning(file, line_no, indent + 1,
-                    "unknown key '" + std::string(key) + "' (expected domains or parameters)",
-                    std::string(line));
-      list = List::kOther;
-    }
-  }
-  flush();
+  });
+  reader.Read();
   return diags.error_count() == errors_before;
 }
 
