@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file.h"
 #include "rules/rule_set.h"
 #include "rules_test_util.h"
 
@@ -17,20 +18,17 @@
 namespace tailor {
 namespace {
 
-constexpr const char* kV0 = R"(# a comment
-segment from_email = query("utm_medium") == "email"
-segment beta       = cookie("beta") == "1" or header("X-Beta") in ["yes", "1"]
-segment shop       = path starts_with "/shop/" and not beta
-page "/" {
-  variant "home-email" when from_email
-  variant "home-beta"  when beta
-  default "home"
+// The demo rules (examples/demo.rules, README.md's "Rules at a glance"), read from the
+// repository so the tests check the file the demo serves.
+std::string DemoRules() {
+  Result<std::string> text =
+      ReadFileLimited(std::string(TAILOR_SOURCE_DIR) + "/examples/demo.rules", 1 << 20);
+  EXPECT_TRUE(text.ok()) << text.status().message();
+  return text.ok() ? std::move(text).value() : std::string();
 }
-page "/shop/*" { variant "shop-beta" when beta  default "shop" }
-)";
 
 TEST(EvaluatorTest, V0Decisions) {
-  RulesFixture f(kV0);
+  RulesFixture f(DemoRules());
   ASSERT_TRUE(f.rules) << f.errors();
   EXPECT_EQ(f.Decide("/").variant, "home");
   EXPECT_TRUE(f.Decide("/").is_default);
@@ -49,7 +47,7 @@ TEST(EvaluatorTest, V0Decisions) {
 }
 
 TEST(EvaluatorTest, V0SegmentList) {
-  RulesFixture f(kV0);
+  RulesFixture f(DemoRules());
   ASSERT_TRUE(f.rules) << f.errors();
   EXPECT_EQ(f.Segments("/shop/a"), "shop");
   EXPECT_EQ(f.Segments("/shop/a?utm_medium=email"), "from_email,shop");

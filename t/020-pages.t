@@ -6,22 +6,11 @@ run_tests();
 __DATA__
 
 === TEST 1: the demo rules: email campaign, beta cookie, beta header, plain
---- http_config
-tailor_rules conf/site.rules;
+--- http_config eval
+# examples/demo.rules itself (the tests run from the repository's root)
+"tailor_rules " . Cwd::abs_path('examples/demo.rules') . ";\n"
 --- config
 location / { tailor on; return 200 "$tailor_variant\n"; }
---- user_files
->>> conf/site.rules
-# a comment
-segment from_email = query("utm_medium") == "email"
-segment beta       = cookie("beta") == "1" or header("X-Beta") in ["yes", "1"]
-segment shop       = path starts_with "/shop/" and not beta
-page "/" {
-  variant "home-email" when from_email
-  variant "home-beta"  when beta
-  default "home"
-}
-page "/shop/*" { variant "shop-beta" when beta  default "shop" }
 --- request eval
 ["GET /?utm_medium=email", "GET /", "GET /?utm_medium=social", "GET /shop/shoes", "GET /shop/"]
 --- response_body eval
