@@ -36,15 +36,43 @@ typedef void (*tailor_log_pt)(void *ctx, int level, const char *msg, size_t len)
 
 typedef struct tailor_engine_s tailor_engine_t;
 
+/*
+ * Data sources (tailor_geoip2, ...): each is declared by the core with the directive that
+ * names its files and the NAME=VALUE options that may follow the path. The glue installs
+ * every source directive, parses each line the same way and passes the lines here.
+ */
+enum { TAILOR_SOURCE_OPTION_TEXT = 0, TAILOR_SOURCE_OPTION_DURATION = 1 };
+
 typedef struct {
-    const char  *path;              /* NUL-terminated absolute path */
-    int64_t      auto_reload_ms;    /* 0: never reloaded */
-} tailor_geo_file_t;
+    tailor_str_t  name;        /* "auto_reload" */
+    tailor_str_t  text;        /* the value as written */
+    int64_t       ms;          /* duration options: the value in milliseconds */
+} tailor_source_option_t;
+
+typedef struct {
+    tailor_str_t                   directive;  /* "tailor_geoip2" */
+    tailor_str_t                   path;       /* absolute path */
+    const tailor_source_option_t  *options;
+    size_t                         noptions;
+} tailor_source_line_t;
+
+typedef struct {
+    const char  *path;
+    int64_t      auto_reload_ms;
+} tailor_geo_file_t;  /* TRANSITION */
+
+/* The data-source directives: their count, then each one's NUL-terminated name (static
+ * storage) and option names; NULL past the end. */
+size_t tailor_source_count(void);
+const char *tailor_source_directive(size_t i);
+const char *tailor_source_option(size_t i, size_t option, int *kind);
 
 /* Strings are NUL-terminated; NULL or count 0 means "not configured". */
 typedef struct {
     const char               *rules_path;      /* tailor_rules */
-    const tailor_geo_file_t  *geo;             /* tailor_geoip2, repeatable */
+    const tailor_source_line_t *sources;       /* data-source directives, in order */
+    size_t                    nsources;
+    const tailor_geo_file_t  *geo;             /* TRANSITION: tailor_geoip2 lines */
     size_t                    ngeo;
     const char               *secret_path;     /* tailor_secret */
     const char               *referrers_path;  /* tailor_referrers */

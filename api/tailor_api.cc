@@ -89,13 +89,46 @@ bool ParseLifecycleSource(std::string_view text, LifecycleSource* out) {
 
 }  // namespace
 
+TAILOR_EXPORT size_t tailor_source_count(void) {
+  return SignalRegistry::Builtin().sources().size();
+}
+
+// Directive and option names are string literals of the sources' definitions (static, NUL
+// terminated), so the glue can keep pointers to them for the process's life.
+TAILOR_EXPORT const char* tailor_source_directive(size_t i) {
+  const auto& sources = SignalRegistry::Builtin().sources();
+  return i < sources.size() ? sources[i].directive.data() : nullptr;
+}
+
+TAILOR_EXPORT const char* tailor_source_option(size_t i, size_t option, int* kind) {
+  const auto& sources = SignalRegistry::Builtin().sources();
+  if (i >= sources.size() || option >= sources[i].options.size()) return nullptr;
+  const SourceOptionDef& o = sources[i].options[option];
+  if (kind != nullptr)
+    *kind = o.kind == SourceOptionDef::Kind::kDuration ? TAILOR_SOURCE_OPTION_DURATION
+                                                       : TAILOR_SOURCE_OPTION_TEXT;
+  return o.name.data();
+}
+
 TAILOR_EXPORT tailor_engine_t* tailor_engine_create(const tailor_engine_conf_t* conf,
                                                    tailor_log_pt log, void* log_ctx) {
   try {
     EngineConfig config;
     if (conf->rules_path) config.rules_path = conf->rules_path;
-    for (size_t i = 0; i < conf->ngeo; ++i)
-      config.geo.push_back({conf->geo[i].path, conf->geo[i].auto_reload_ms});
+    for (size_t i = 0; i < conf->nsources; ++i) {
+      const tailor_source_line_t& in = conf->sources[i];
+      SourceSetting line{std::string(View(in.directive)), std::string(View(in.path)), {}};
+      for (size_t k = 0; k < in.noptions; ++k)
+        line.options.push_back({std::string(View(in.options[k].name)),
+                                std::string(View(in.options[k].text)), in.options[k].ms});
+      config.sources.push_back(std::move(line));
+    }
+    for (size_t i = 0; i < conf->ngeo; ++i) {  // TRANSITION
+      SourceSetting line{"tailor_geoip2", conf->geo[i].path, {}};
+      if (conf->geo[i].auto_reload_ms > 0)
+        line.options.push_back({"auto_reload", "", conf->geo[i].auto_reload_ms});
+      config.sources.push_back(std::move(line));
+    }
     if (conf->secret_path) config.secret_path = conf->secret_path;
     if (conf->referrers_path) config.referrers_path = conf->referrers_path;
     for (size_t i = 0; i < conf->nlanguages; ++i) config.languages.push_back(conf->languages[i]);
@@ -153,9 +186,9 @@ TAILOR_EXPORT void tailor_engine_destroy(tailor_engine_t* engine) {
 TAILOR_EXPORT int tailor_engine_worker_init(tailor_engine_t* engine, tailor_log_pt log,
                                             void* log_ctx) {
   try {
-    std::string error;
-    if (engine->engine->StartWorker(&error)) return 0;
-    Say(log, log_ctx, TAILOR_LOG_ERR, "worker start failed: " + error);
+    Status started = engine->engine->StartWorker();
+    if (started.ok()) return 0;
+    Say(log, log_ctx, TAILOR_LOG_ERR, "worker start failed: " + started.message());
   } catch (...) {
     Say(log, log_ctx, TAILOR_LOG_ERR, "worker start failed");
   }

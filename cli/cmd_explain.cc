@@ -1,6 +1,7 @@
 // tailorc explain RULES [--url URL] [--header 'N: V']... [--cookie N=V]... [--ip IP]
-//                      [--host HOST] [--method M] [--visitor ID] [--geoip DB]...
-//                      [--languages fr,en] [--secret FILE]
+//                      [--host HOST] [--method M] [--visitor ID] [--languages fr,en]
+//                      [--secret FILE] [--SOURCE FILE]...
+// (--SOURCE: each data source's flag, e.g. --geoip DB for tailor_geoip2; see `tailorc signals`)
 // Evaluates one request built from the flags and prints JSON: the page and variant, the
 // segments the request is in, the scores, the signals that were read (and their values), and a
 // trace of every rule evaluated, in order, so a content team can see why a request got its
@@ -22,6 +23,7 @@
 #include "engine/request_evaluation.h"
 #include "rules/compiled.h"
 #include "rules/rule_set.h"
+#include "signals/signal_registry.h"
 
 namespace tailor::cli {
 namespace {
@@ -34,7 +36,8 @@ int Run(const std::vector<std::string>& args);
 const Command kExplain = {
     "explain",
     "explain RULES [--url URL] [--header 'N: V']... [--cookie N=V]... [--ip IP] [--host H] "
-    "[--method M] [--visitor ID] [--geoip DB]... [--languages fr,en] [--secret FILE]",
+    "[--method M] [--visitor ID] [--languages fr,en] [--secret FILE] [--geoip DB]... (and each "
+    "data source's --SOURCE FILE)",
     "show how the rules decide one request (JSON: page, variant, segments, scores, signals, "
     "trace)",
     Run};
@@ -95,11 +98,6 @@ int Run(const std::vector<std::string>& args) {
       .Flag("--host", "--host needs a host name", &spec.host)
       .Flag("--method", "--method needs a method", &spec.method)
       .Flag("--visitor", "--visitor needs an ID", &spec.visitor)
-      .Flag("--geoip", "--geoip needs a MaxMind database file",
-            [&](const std::string& v) {
-              spec.config.geo.push_back({v, 0});
-              return 0;
-            })
       .Flag("--languages", "--languages needs a list: fr,en",
             [&](const std::string& v) {
               size_t start = 0;
@@ -121,6 +119,14 @@ int Run(const std::vector<std::string>& args) {
         }
         return UsageError(kExplain, "unexpected argument " + a);
       });
+  // Each data source's flag (--geoip FILE): one line of its directive, without options.
+  for (const DataSourceDef& source : SignalRegistry::Builtin().sources()) {
+    std::string flag(source.explain_flag), directive(source.directive);
+    parser.Flag(flag, flag + " needs a file", [&spec, directive](const std::string& v) {
+      spec.config.sources.push_back({directive, v, {}});
+      return 0;
+    });
+  }
   if (int status = parser.Parse(args); status != 0) return status;
   if (rules_path.empty()) return UsageError(kExplain, "expected a rules file");
 
@@ -131,9 +137,8 @@ int Run(const std::vector<std::string>& args) {
   for (const Diagnostic& d : diags.items())
     if (d.severity == Severity::kError) std::fprintf(stderr, "%s\n", FormatDiagnostic(d).c_str());
   if (!engine || !engine->rules()) return 1;
-  std::string worker_error;
-  if (!engine->StartWorker(&worker_error)) {
-    std::fprintf(stderr, "tailorc explain: %s\n", worker_error.c_str());
+  if (Status started = engine->StartWorker(); !started.ok()) {
+    std::fprintf(stderr, "tailorc explain: %s\n", started.message().c_str());
     return 1;
   }
   const RuleSet* rules = engine->rules();

@@ -12,6 +12,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "geo/geo_service.h"
+#include "geo/geo_source.h"
 #include "signals/signal_registry.h"
 
 namespace tailor::cli {
@@ -66,7 +67,7 @@ int Run(const std::vector<std::string>& args) {
     rv.client_addr_len = sizeof ss;
     rv.now_ms = now_s * 1000;
     Services services;
-    services.geo = svc.value().get();
+    BindGeo(services, svc.value().get());
     std::vector<std::max_align_t> memo_buf(reg.memo_size() / sizeof(std::max_align_t) + 1);
     RequestMemo memo(memo_buf.data(), memo_buf.size() * sizeof(std::max_align_t));
     alignas(16) char arena_buf[1024];

@@ -7,15 +7,15 @@
 #include <span>
 #include <string_view>
 
+#include "core/data_source.h"
+
 namespace tailor {
 
 class ReferrerClassifier;   // signals/referrer_classifier.h
 class DeviceClassifier;     // signals/device_classifier.h
 class ProfileCodec;         // signals/visitor_profile.h
 class LanguageMatcher;      // signals/language.h
-class GeoService;           // geo/geo_service.h
 class InterestSet;          // signals/visitor_profile.h
-class GeoCache;             // geo/geo_service.h
 class TableSet;             // tables/table_set.h
 
 struct Services {
@@ -23,12 +23,12 @@ struct Services {
   const DeviceClassifier* device = nullptr;
   const ProfileCodec* profile = nullptr;
   const LanguageMatcher* languages = nullptr;
-  const GeoService* geo = nullptr;
   std::span<const std::string_view> own_hosts;  // hosts counted as internal referrers
   const InterestSet* interests = nullptr;  // the rules' `interest` declarations, compiled
-  // Per worker and mutable (decoded geo records by data offset); null = no cache.
-  GeoCache* geo_cache = nullptr;
   const TableSet* tables = nullptr;  // the rules' `table` declarations (a reload snapshot)
+  // The data sources' per-request data by source id (SignalRegistry::AddSource): the geo
+  // databases' snapshot and the worker's decoded-record cache, ...
+  SourceData sources[kMaxDataSources];
 };
 
 }  // namespace tailor

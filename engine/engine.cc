@@ -7,8 +7,6 @@
 #include "engine/table_binding.h"
 #include "rules/compiled.h"
 #include "experiments/experiment_assigner.h"
-#include "geo/geo_reloader.h"
-#include "geo/geo_service.h"
 #include "lua/lua_signals.h"
 #include "signals/device_classifier.h"
 #include "signals/language.h"
@@ -141,16 +139,23 @@ bool Engine::Build(Diagnostics& diags) {
   own_hosts_ = config_.own_hosts;
   for (const std::string& h : own_hosts_) own_host_views_.push_back(h);
 
-  if (!config_.geo.empty()) {
-    std::vector<std::string> paths;
-    for (const GeoFileConfig& g : config_.geo) paths.push_back(g.path);
-    auto geo = GeoReloader::Create(paths);
-    if (!geo.ok()) {
-      ConfigError(diags, paths.size() == 1 ? paths[0] : "tailor_geoip2", geo.status().message());
+  // Data sources: each registered source gets every line of its directive, in order.
+  for (const SourceSetting& line : config_.sources) {
+    if (registry.FindSource(line.directive) == nullptr) {
+      ConfigError(diags, line.directive, "unknown data source directive");
       ok = false;
-    } else {
-      geo_ = std::move(geo).value();
     }
+  }
+  sources_.resize(registry.sources().size());
+  next_source_poll_ms_.assign(sources_.size(), 0);
+  for (size_t id = 0; id < registry.sources().size(); ++id) {
+    const DataSourceDef& def = registry.sources()[id];
+    std::vector<SourceSetting> lines;
+    for (const SourceSetting& line : config_.sources)
+      if (line.directive == def.directive) lines.push_back(line);
+    if (lines.empty()) continue;
+    sources_[id] = def.create(lines, diags);
+    if (!sources_[id]) ok = false;
   }
 
   if (!ok) return false;
@@ -193,9 +198,10 @@ bool Engine::Build(Diagnostics& diags) {
   BuildLabels();
 
   int64_t interval = 0;
-  for (const GeoFileConfig& g : config_.geo)
-    if (g.auto_reload_ms > 0 && (interval == 0 || g.auto_reload_ms < interval))
-      interval = g.auto_reload_ms;
+  for (const auto& source : sources_) {
+    int64_t every = source ? source->poll_interval_ms() : 0;
+    if (every > 0 && (interval == 0 || every < interval)) interval = every;
+  }
   if (tables_ && tables_->Current() && tables_->Current()->size() > 0 &&
       config_.tables_reload_ms > 0 && (interval == 0 || config_.tables_reload_ms < interval))
     interval = config_.tables_reload_ms;
@@ -203,36 +209,30 @@ bool Engine::Build(Diagnostics& diags) {
   return true;
 }
 
-bool Engine::StartWorker(std::string* error) {
-  if (!device_->PrepareThread()) {
-    *error = "cannot allocate the device classifier's scratch";
-    return false;
-  }
-  if (interests_ && !interests_->PrepareThread()) {
-    *error = "cannot allocate the interest matcher's scratch";
-    return false;
-  }
-  if (geo_) geo_cache_ = std::make_unique<GeoCache>(4096);
+Status Engine::StartWorker() {
+  if (!device_->PrepareThread())
+    return Status::Error("cannot allocate the device classifier's scratch");
+  if (interests_ && !interests_->PrepareThread())
+    return Status::Error("cannot allocate the interest matcher's scratch");
+  for (const auto& source : sources_)
+    if (source) source->StartWorker();
   if (lua_ && lua_->size() > 0) {
-    lua_state_ = lua_->CreateWorkerState(error);
-    if (!lua_state_) return false;
+    std::string error;
+    lua_state_ = lua_->CreateWorkerState(&error);
+    if (!lua_state_) return Status::Error(error);
   }
-  return true;
+  return Status::Ok();
 }
 
 std::vector<Engine::PollMessage> Engine::Poll() {
   std::vector<PollMessage> out;
   int64_t now = SteadyMs();
-  int64_t geo_interval = 0;
-  for (const GeoFileConfig& g : config_.geo)
-    if (g.auto_reload_ms > 0 && (geo_interval == 0 || g.auto_reload_ms < geo_interval))
-      geo_interval = g.auto_reload_ms;
-  if (geo_ && geo_interval > 0 && now >= next_geo_poll_ms_) {
-    next_geo_poll_ms_ = now + geo_interval;
-    for (const GeoReloadReport& r : geo_->Poll())
-      out.push_back({r.event.outcome == ReloadOutcome::kRejected,
-                     r.path + ": " + ReloadOutcomeName(r.event.outcome) +
-                         (r.event.message.empty() ? "" : ": " + r.event.message)});
+  for (size_t id = 0; id < sources_.size(); ++id) {
+    DataSource* source = sources_[id].get();
+    int64_t every = source ? source->poll_interval_ms() : 0;
+    if (every <= 0 || now < next_source_poll_ms_[id]) continue;
+    next_source_poll_ms_[id] = now + every;
+    source->Poll(&out);
   }
   if (tables_ && config_.tables_reload_ms > 0 && now >= next_table_poll_ms_) {
     next_table_poll_ms_ = now + config_.tables_reload_ms;
@@ -312,10 +312,6 @@ void Engine::UseExperimentVariable(size_t experiment) {
                              static_cast<uint32_t>(experiment));
   if (it != variable_experiments_.end() && *it == experiment) return;
   variable_experiments_.insert(it, static_cast<uint32_t>(experiment));
-}
-
-std::shared_ptr<const GeoService> Engine::geo() const {
-  return geo_ ? geo_->Current() : nullptr;
 }
 
 std::shared_ptr<const TableSet> Engine::tables() const {

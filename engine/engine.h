@@ -20,17 +20,16 @@
 #include <vector>
 
 #include "core/crypto.h"
+#include "core/data_source.h"
 #include "core/diagnostic.h"
 #include "core/services.h"
+#include "core/status.h"
 #include "rules/rule_set.h"
 #include "experiments/preview_token.h"
 #include "signals/visitor_profile.h"
 
 namespace tailor {
 
-class GeoReloader;
-class GeoCache;
-class GeoService;
 class TableRegistry;
 class TableSet;
 class LuaSignalSet;
@@ -40,14 +39,9 @@ class DeviceClassifier;
 class LanguageMatcher;
 class BucketingExperimentAssigner;
 
-struct GeoFileConfig {
-  std::string path;
-  int64_t auto_reload_ms = 0;  // 0: never reloaded
-};
-
 struct EngineConfig {
   std::string rules_path;              // empty: no rules (visitor cookie only)
-  std::vector<GeoFileConfig> geo;      // tailor_geoip2
+  std::vector<SourceSetting> sources;     // data-source directives (tailor_geoip2, ...)
   std::string secret_path;             // tailor_secret (profile cookie, visitor hash, preview)
   std::string referrers_path;          // tailor_referrers
   std::vector<std::string> languages;  // tailor_languages
@@ -67,23 +61,23 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Each worker process (or CLI process) calls this once before serving requests.
-  bool StartWorker(std::string* error);
+  Status StartWorker();
 
   // How often Poll() should run, 0 when nothing is watched.
   int64_t poll_interval_ms() const { return poll_interval_ms_; }
-  struct PollMessage {
-    bool error;        // true: a reload was rejected (old data kept)
-    std::string text;  // names the file and says what happened
-  };
+  using PollMessage = DataSource::PollMessage;
   std::vector<PollMessage> Poll();
 
   const EngineConfig& config() const { return config_; }
   const RuleSet* rules() const { return rules_.get(); }
-  // The services without per-request snapshots (geo and tables are filled per request).
+  // The services without per-request snapshots (data sources and tables are filled per
+  // request).
   const Services& base_services() const { return services_; }
-  std::shared_ptr<const GeoService> geo() const;
+  // Data source `id` of the registry (SignalRegistry::sources()), null when not configured.
+  const DataSource* source(size_t id) const {
+    return id < sources_.size() ? sources_[id].get() : nullptr;
+  }
   std::shared_ptr<const TableSet> tables() const;
-  GeoCache* geo_cache() const { return geo_cache_.get(); }
   const ProfileCodec* profile_codec() const { return profile_.get(); }
   // The secret's key material (empty without tailor_secret).
   const std::string& secret() const { return secret_; }
@@ -131,7 +125,8 @@ class Engine {
   std::unique_ptr<InterestSet> interests_;
   std::vector<std::string> own_hosts_;
   std::vector<std::string_view> own_host_views_;
-  std::unique_ptr<GeoReloader> geo_;
+  std::vector<std::unique_ptr<DataSource>> sources_;  // by source id; null: not configured
+  std::vector<int64_t> next_source_poll_ms_;
   std::shared_ptr<TableRegistry> tables_;
   std::shared_ptr<LuaSignalSet> lua_;
   std::shared_ptr<BucketingExperimentAssigner> assigner_;
@@ -146,10 +141,9 @@ class Engine {
   std::vector<uint32_t> variable_experiments_;  // ascending, no duplicates
   void BuildLabels();
   int64_t poll_interval_ms_ = 0;
-  int64_t next_geo_poll_ms_ = 0, next_table_poll_ms_ = 0;
+  int64_t next_table_poll_ms_ = 0;
 
   // Per worker (set by StartWorker in each worker process after fork).
-  std::unique_ptr<GeoCache> geo_cache_;
   std::unique_ptr<LuaWorkerState> lua_state_;
 };
 

@@ -74,8 +74,8 @@ page "/shop/*" { default "shop" }
   Diagnostics diags;
   auto engine = Engine::Create(config, diags);
   ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
-  std::string error;
-  ASSERT_TRUE(engine->StartWorker(&error)) << error;
+  Status started = engine->StartWorker();
+  ASSERT_TRUE(started.ok()) << started.message();
 
   ASSERT_EQ(engine->rules()->num_pages(), 2u);
   ASSERT_EQ(engine->variant_labels().size(), 3u);
@@ -106,8 +106,8 @@ page "/" { variant "personal" when all  default "home" }
   Diagnostics diags;
   auto engine = Engine::Create(config, diags);
   ASSERT_TRUE(engine);
-  std::string error;
-  ASSERT_TRUE(engine->StartWorker(&error)) << error;
+  Status started = engine->StartWorker();
+  ASSERT_TRUE(started.ok()) << started.message();
 
   Request human(*engine, "/",
                 {{"User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -141,8 +141,8 @@ page "/" { variant "home-bold" when experiment.hero == "bold"  default "home" }
   Diagnostics diags;
   auto engine = Engine::Create(config, diags);
   ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
-  std::string error;
-  ASSERT_TRUE(engine->StartWorker(&error));
+  Status started = engine->StartWorker();
+  ASSERT_TRUE(started.ok()) << started.message();
   ASSERT_EQ(engine->exposure_labels().size(), 2u);
 
   int bold = 0, control = 0;
@@ -194,8 +194,8 @@ page "/" { variant "home-bold" when experiment.hero == "bold"  default "home" }
   Diagnostics diags;
   auto engine = Engine::Create(config, diags);
   ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
-  std::string error;
-  ASSERT_TRUE(engine->StartWorker(&error));
+  Status started = engine->StartWorker();
+  ASSERT_TRUE(started.ok()) << started.message();
 
   EXPECT_EQ(engine->ExperimentIndex("checkout"), 2);
   EXPECT_EQ(engine->ExperimentIndex("beta_x"), 4);  // nginx variable names are lower case
@@ -250,8 +250,8 @@ page "/" { variant "vip" when gold  default "home" }
   Diagnostics diags;
   auto engine = Engine::Create(config, diags);
   ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
-  std::string error;
-  ASSERT_TRUE(engine->StartWorker(&error));
+  Status started = engine->StartWorker();
+  ASSERT_TRUE(started.ok()) << started.message();
   EXPECT_EQ(Request(*engine, "/", {}, {}, "visitor-1").ev->Decide().variant, "vip");
   EXPECT_EQ(Request(*engine, "/", {}, {}, "visitor-2").ev->Decide().variant, "home");
   EXPECT_EQ(Request(*engine, "/", {}, {}, "nobody").ev->Decide().variant, "home");
@@ -274,8 +274,8 @@ page "/" { variant "vip" when gold  variant "big" when big  default "home" }
   Diagnostics diags;
   auto engine = Engine::Create(config, diags);
   ASSERT_TRUE(engine) << (diags.items().empty() ? "" : FormatDiagnostic(diags.items()[0]));
-  std::string error;
-  ASSERT_TRUE(engine->StartWorker(&error));
+  Status started = engine->StartWorker();
+  ASSERT_TRUE(started.ok()) << started.message();
   auto variant = [&](const char* visitor) {
     return std::string(Request(*engine, "/", {}, {}, visitor).ev->Decide().variant);
   };
@@ -333,7 +333,7 @@ TEST(Engine, ConfigurationErrorsAreReported) {
   }
   {
     EngineConfig config;
-    config.geo.push_back({dir.Write("bad.mmdb", "not a database"), 0});
+    config.sources.push_back({"tailor_geoip2", dir.Write("bad.mmdb", "not a database"), {}});
     Diagnostics diags;
     EXPECT_FALSE(Engine::Create(config, diags));
     EXPECT_TRUE(diags.has_errors());

@@ -126,8 +126,8 @@ TEST(EngineLifecycle, ForgedOrderCountIsIgnoredAndCounted) {
   Diagnostics diags;
   auto engine = Engine::Create(config, diags);
   ASSERT_TRUE(engine) << FirstMessage(diags);
-  std::string error;
-  ASSERT_TRUE(engine->StartWorker(&error)) << error;
+  Status started = engine->StartWorker();
+  ASSERT_TRUE(started.ok()) << started.message();
 
   Outcome forged = Evaluate(*engine, {{"Cookie", "orders=2"}});
   EXPECT_EQ(forged.lifecycle, "anonymous");
@@ -163,8 +163,8 @@ TEST(EngineLifecycle, UnsignedSourceTakesTheClientsWord) {
   Diagnostics diags;
   auto engine = Engine::Create(config, diags);
   ASSERT_TRUE(engine) << FirstMessage(diags);
-  std::string error;
-  ASSERT_TRUE(engine->StartWorker(&error)) << error;
+  Status started = engine->StartWorker();
+  ASSERT_TRUE(started.ok()) << started.message();
   Outcome o = Evaluate(*engine, {{"X-Orders", "2"}});
   EXPECT_EQ(o.lifecycle, "repeat_customer");
   EXPECT_FALSE(o.errors & kErrLifecycle);

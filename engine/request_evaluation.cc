@@ -42,7 +42,6 @@ RequestEvaluation::RequestEvaluation(const Engine& engine, const RequestView& vi
       view_(view),
       options_(options),
       services_(engine.base_services()),
-      geo_(engine.geo()),
       tables_(engine.tables()),
       arena_(static_cast<char*>(state) + LayoutFor(engine).arena, kArenaSize),
       memo_(static_cast<char*>(state) + LayoutFor(engine).memo,
@@ -58,8 +57,13 @@ RequestEvaluation::RequestEvaluation(const Engine& engine, const RequestView& vi
   Layout l = LayoutFor(engine);
   char* base = static_cast<char*>(state);
   std::memset(base + l.memo, 0, SignalRegistry::Builtin().memo_size());
-  services_.geo = geo_.get();
-  services_.geo_cache = engine.geo_cache();
+  // Each data source's current snapshot, held until the request ends, and the worker's state.
+  for (size_t id = 0; id < kMaxDataSources; ++id) {
+    const DataSource* source = engine.source(id);
+    if (source == nullptr) continue;
+    sources_[id] = source->Snapshot();
+    services_.sources[id] = {sources_[id].get(), source->worker_state()};
+  }
   services_.tables = tables_.get();
   if (!options.consent) services_.profile = nullptr;
   if (!options.preview_token.empty()) {

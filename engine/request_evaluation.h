@@ -1,8 +1,8 @@
 // RequestEvaluation: one request's evaluation against an Engine, placed in a buffer the
 // caller owns (nginx's request pool). Allocation-free: the signal memo, the rules' per-request
-// state and a scratch arena all live in that buffer. It holds the geo and table snapshots
-// current when it started, so a hot reload never changes data under a running request; the
-// destructor releases them.
+// state and a scratch arena all live in that buffer. It holds the data sources' and tables'
+// snapshots current when it started, so a hot reload never changes data under a running
+// request; the destructor releases them.
 #pragma once
 
 #include <cstddef>
@@ -94,7 +94,7 @@ class RequestEvaluation {
   CookieJar cookie_jar_;  // view_'s cookies, parsed on the first lookup
   RequestOptions options_;
   Services services_;
-  std::shared_ptr<const GeoService> geo_;
+  std::shared_ptr<const void> sources_[kMaxDataSources];  // data sources' snapshots
   std::shared_ptr<const TableSet> tables_;
   Arena arena_;
   RequestMemo memo_;

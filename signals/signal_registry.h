@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/arena.h"
+#include "core/data_source.h"
 #include "core/request_view.h"
 #include "core/services.h"
 #include "core/value.h"
@@ -80,14 +81,21 @@ class SignalRegistry {
   void Add(SignalDef def);
   // Reserves a per-request memo slot of `size` bytes; returns its offset.
   size_t ReserveMemo(size_t size, size_t align);
+  // Registers the data source a family reads (core/data_source.h); returns its id, the index
+  // of its slot in Services::sources.
+  size_t AddSource(DataSourceDef def);
 
   const SignalDef* Find(std::string_view name) const;
   const std::vector<SignalDef>& all() const { return defs_; }
+  const std::vector<DataSourceDef>& sources() const { return sources_; }
+  // The source whose directive is `directive`, or null.
+  const DataSourceDef* FindSource(std::string_view directive) const;
   size_t memo_size() const { return memo_size_; }
 
  private:
   std::vector<SignalDef> defs_;
   std::unordered_map<std::string, size_t> by_name_;
+  std::vector<DataSourceDef> sources_;
   size_t memo_size_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "geo/geo_service.h"
+#include "geo/geo_source.h"
 #include "geo/geo_test_util.h"
 #include "signals/signal_registry.h"
 
@@ -21,7 +22,7 @@ struct Fixture {
       : addr(testing::Addr(ip)),
         memo_buf(SignalRegistry::Builtin().memo_size() / sizeof(std::max_align_t) + 1),
         memo(memo_buf.data(), memo_buf.size() * sizeof(std::max_align_t)) {
-    services.geo = geo;
+    BindGeo(services, geo);
     rv.client_addr = addr.get();
     rv.client_addr_len = sizeof(addr.ss);
     rv.now_ms = now_ms;
@@ -64,7 +65,7 @@ TEST(GeoSignals, DemoDatabase) {
   GeoCache cache(16);
   for (GeoCache* c : {static_cast<GeoCache*>(nullptr), &cache}) {
     Fixture f(geo.get(), "198.51.100.7");
-    f.services.geo_cache = c;
+    BindGeo(f.services, geo.get(), c);
     EXPECT_EQ(f.Eval("geo.country").str, "FR");
     EXPECT_EQ(f.Eval("geo.city").str, "Paris");
     EXPECT_EQ(f.Eval("geo.subdivision").str, "IDF");

@@ -1,5 +1,5 @@
 // geo.* (GeoService over MaxMind databases) and local.* (the visitor's local time, from
-// geo.timezone). One lookup state per request in a memo slot: each database is searched at
+// geo.timezone), with their data source (geo/geo_source.h: tailor_geoip2). One lookup state per request in a memo slot: each database is searched at
 // most once per request and each field decoded at most once (through the per-worker
 // GeoCache when the glue provides one). Time zones were loaded with the database at config
 // time: local.* is pure computation (no syscall, no allocation beyond local.date's 10 bytes).
@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "geo/geo_service.h"
+#include "geo/geo_source.h"
 #include "signals/signal_registry.h"
 
 namespace tailor {
@@ -19,10 +20,10 @@ size_t g_geo_slot = 0;
 size_t g_local_slot = 0;
 
 Value GetField(EvalEnv& env, GeoField f) {
-  const GeoService* geo = env.services.geo;
+  const GeoService* geo = BoundGeo(env.services);
   if (geo == nullptr || env.request.client_addr == nullptr) return Value::Missing();
   return geo->Get(env.request.client_addr, f, &env.memo.Slot<GeoLookupState>(g_geo_slot),
-                  env.services.geo_cache);
+                  BoundGeoCache(env.services));
 }
 
 template <GeoField F>
@@ -47,7 +48,7 @@ const LocalTime& Local(EvalEnv& env) {
   return Memoized<LocalTime>(env, g_local_slot, [](EvalEnv& e) {
     LocalTime t{};
     Value tz = GetField(e, GeoField::kTimezone);
-    const cctz::time_zone* zone = tz.missing() ? nullptr : e.services.geo->FindZone(tz.str);
+    const cctz::time_zone* zone = tz.missing() ? nullptr : BoundGeo(e.services)->FindZone(tz.str);
     if (zone == nullptr) return t;
     auto tp = std::chrono::time_point_cast<cctz::seconds>(
         std::chrono::system_clock::from_time_t(0) + std::chrono::seconds(e.request.now_ms / 1000));
@@ -87,6 +88,7 @@ Value LocalDate(const SignalArgs&, EvalEnv& env) {
 }  // namespace
 
 void RegisterGeoSignals(SignalRegistry& r) {
+  SetGeoSourceId(r.AddSource(GeoSourceDef()));
   g_geo_slot = r.ReserveMemo(sizeof(GeoLookupState), alignof(GeoLookupState));
   g_local_slot = r.ReserveMemo(sizeof(Memo<LocalTime>), alignof(Memo<LocalTime>));
   auto add = [&](const char* name, ValueType type, SignalFn fn, const char* doc,
