@@ -7,7 +7,7 @@
 #include "core/arena.h"
 #include "core/request_view.h"
 #include "lua/lua_signals.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "core/diagnostic.h"
 #include "rules/rule_set.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 namespace {

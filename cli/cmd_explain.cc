@@ -23,7 +23,7 @@
 #include "engine/request_evaluation.h"
 #include "rules/compiled.h"
 #include "rules/rule_set.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor::cli {
 namespace {

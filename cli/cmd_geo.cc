@@ -13,7 +13,7 @@
 #include "cli/command.h"
 #include "geo/geo_service.h"
 #include "geo/geo_source.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor::cli {
 namespace {

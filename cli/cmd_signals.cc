@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor::cli {
 namespace {

@@ -11,7 +11,7 @@
 #include "signals/device_classifier.h"
 #include "signals/language.h"
 #include "signals/referrer_classifier.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 #include "tables/table_set.h"
 
 namespace tailor {

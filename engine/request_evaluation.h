@@ -16,7 +16,7 @@
 #include "engine/engine.h"
 #include "experiments/preview_token.h"
 #include "rules/rule_set.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 

@@ -16,7 +16,7 @@
 #include "experiments/experiment_set.h"
 #include "rules/declarations.h"
 #include "rules/extensions.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 

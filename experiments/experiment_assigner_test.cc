@@ -8,6 +8,7 @@
 
 #include "experiments/preview_token.h"
 #include "rules/rule_set.h"
+#include "signals/request_signals.h"
 
 namespace tailor {
 namespace {

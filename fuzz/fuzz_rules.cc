@@ -11,7 +11,7 @@
 #include "core/diagnostic.h"
 #include "rules/formatter.h"
 #include "rules/rule_set.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 using namespace tailor;
 

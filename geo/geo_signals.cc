@@ -11,7 +11,7 @@
 
 #include "geo/geo_service.h"
 #include "geo/geo_source.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 namespace {

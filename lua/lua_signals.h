@@ -37,7 +37,7 @@
 #include "lua/lua_limits.h"
 #include "rules/declarations.h"
 #include "rules/extensions.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 struct lua_State;  // lua.h, kept out of this header
 

@@ -15,7 +15,8 @@
 
 #include "core/arena.h"
 #include "core/request_view.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
+#include "signals/request_signals.h"
 
 namespace tailor {
 namespace {

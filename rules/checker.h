@@ -11,7 +11,7 @@
 #include "rules/ast.h"
 #include "rules/extensions.h"
 #include "rules/limits.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 

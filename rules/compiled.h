@@ -16,7 +16,7 @@
 #include "rules/extensions.h"
 #include "core/regex_set.h"
 #include "rules/value_set.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 

@@ -22,7 +22,7 @@
 #include "core/status.h"
 #include "core/value.h"
 #include "rules/declarations.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 

@@ -31,7 +31,7 @@
 #include "rules/extensions.h"
 #include "rules/limits.h"
 #include "core/regex_set.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 

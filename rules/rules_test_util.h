@@ -11,7 +11,8 @@
 
 #include "core/diagnostic.h"
 #include "rules/rule_set.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
+#include "signals/request_signals.h"
 
 namespace tailor {
 

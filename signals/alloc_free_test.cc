@@ -10,7 +10,7 @@
 #include "signals/device_classifier.h"
 #include "signals/language.h"
 #include "signals/referrer_classifier.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 #include "signals/visitor_profile.h"
 #include "signals/visitor_signals.h"
 

@@ -8,7 +8,7 @@
 #include <cstdio>
 
 #include "signals/language.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 namespace {

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "signals/language.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 namespace {

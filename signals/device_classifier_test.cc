@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 namespace {

@@ -1,7 +1,7 @@
 // device.type / device.os / device.browser / device.bot / device.mobile: one classification
 // per request (memoized), through the calling thread's DeviceClassifier workspace.
 #include "signals/device_classifier.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 namespace {

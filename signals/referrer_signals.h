@@ -3,7 +3,7 @@
 #pragma once
 
 #include "signals/referrer_classifier.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 

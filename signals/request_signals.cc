@@ -1,6 +1,7 @@
 // The plain request signals: header("N"), cookie("N"), query("N"), path, host, method.
 #include "core/text.h"
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
+#include "signals/request_signals.h"
 
 namespace tailor {
 namespace {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 namespace tailor {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 #include "signals/visitor_profile.h"
 
 namespace tailor {

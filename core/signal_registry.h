@@ -1,6 +1,6 @@
 // The signal registry: every signal the rule language can read (name, type, argument, cost,
-// how it is computed) registers here, in one place per family (signals/builtin.cc lists the
-// families). The compiler resolves names through the registry and records which signals a rule
+// how it is computed) and every data source a signal reads (core/data_source.h) registers
+// here, in one place per family; signals/builtin.cc lists the families. The compiler resolves names through the registry and records which signals a rule
 // set uses; at request time each used signal is computed lazily, at most once.
 #pragma once
 
@@ -74,7 +74,8 @@ struct SignalDef {
 
 class SignalRegistry {
  public:
-  // Every built-in signal. Built once (thread-safe), immutable afterwards.
+  // Every built-in signal and data source. Built once (thread-safe), immutable afterwards.
+  // Defined with the list of families (signals/builtin.cc), above the core.
   static const SignalRegistry& Builtin();
 
   // Registration (only while building a registry).
@@ -98,14 +99,6 @@ class SignalRegistry {
   std::vector<DataSourceDef> sources_;
   size_t memo_size_ = 0;
 };
-
-// Family registration functions, called by SignalRegistry::Builtin() (signals/builtin.cc).
-void RegisterRequestSignals(SignalRegistry& r);  // header, cookie, query, path, host, method
-void RegisterReferrerSignals(SignalRegistry& r);  // referrer.*, campaign.*
-void RegisterDeviceSignals(SignalRegistry& r);    // device.*
-void RegisterVisitorSignals(SignalRegistry& r);   // visitor.*, interest, interest.top, lifecycle
-void RegisterContextSignals(SignalRegistry& r);   // lang, time.*
-void RegisterGeoSignals(SignalRegistry& r);       // geo.*, local.*
 
 // Memo helper for families: computes `compute(env)` once per request into the slot.
 template <typename T>

@@ -1,4 +1,4 @@
-#include "signals/signal_registry.h"
+#include "core/signal_registry.h"
 
 #include <stdexcept>
 
