@@ -196,7 +196,15 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 // false (and *out untouched) when the line is all UTF-8.
 bool EscapeRawBytes(std::string_view line, std::string* out) {
   size_t i = 0;
-  while (i < line.size() && Utf8SequenceLength(line, i) > 0) i += Utf8SequenceLength(line, i);
+  while (i < line.size()) {
+    if (static_cast<unsigned char>(line[i]) < 0x80) {
+      ++i;
+    } else if (size_t n = Utf8SequenceLength(line, i); n > 0) {
+      i += n;
+    } else {
+      break;
+    }
+  }
   if (i == line.size()) return false;
   out->assign(line.substr(0, i));
   while (i < line.size()) {
