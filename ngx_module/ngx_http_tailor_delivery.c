@@ -1,5 +1,5 @@
 /*
- * Variant delivery.
+ * Variant delivery and the response's headers.
  *
  * Static sites: with `tailor_static_variants on`, a request whose chosen variant is not the
  * page's default is internally redirected to /_variants/VARIANT/URI when that file exists
@@ -19,6 +19,12 @@
 
 
 #define NGX_HTTP_TAILOR_VARIANTS_DIR  "/_variants/"
+
+
+static ngx_uint_t ngx_http_tailor_safe_name(ngx_str_t *name);
+static ngx_table_elt_t *ngx_http_tailor_next_cache_control(ngx_http_request_t *r,
+    ngx_table_elt_t *cc, ngx_uint_t *i);
+static ngx_int_t ngx_http_tailor_add_cache_control(ngx_http_request_t *r);
 
 
 /* Variant names become path components: letters, digits, '-', '_' and '.', no leading '.'. */
@@ -129,6 +135,28 @@ ngx_http_tailor_static_variant(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx
 }
 
 
+/* Adds a response header; nginx 1.23 links headers of the same name through `next`. */
+ngx_table_elt_t *
+ngx_http_tailor_add_header(ngx_http_request_t *r, ngx_str_t *key, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key = *key;
+    h->value = *value;
+
+    return h;
+}
+
+
 /*
  * The response's Cache-Control headers, one after the other: nginx 1.23 links them through
  * ngx_table_elt_t.next, older versions keep an array of pointers.
@@ -158,6 +186,7 @@ ngx_http_tailor_next_cache_control(ngx_http_request_t *r, ngx_table_elt_t *cc,
 static ngx_int_t
 ngx_http_tailor_add_cache_control(ngx_http_request_t *r)
 {
+    ngx_str_t          key, value;
     ngx_table_elt_t   *cc;
 #if (nginx_version < 1023000)
     ngx_table_elt_t  **ccp;
@@ -176,17 +205,15 @@ ngx_http_tailor_add_cache_control(ngx_http_request_t *r)
     }
 #endif
 
-    cc = ngx_list_push(&r->headers_out.headers);
+    ngx_str_set(&key, "Cache-Control");
+    ngx_str_set(&value, "private");
+
+    cc = ngx_http_tailor_add_header(r, &key, &value);
     if (cc == NULL) {
         return NGX_ERROR;
     }
 
-    cc->hash = 1;
-    ngx_str_set(&cc->key, "Cache-Control");
-    ngx_str_set(&cc->value, "private");
-
 #if (nginx_version >= 1023000)
-    cc->next = NULL;
     r->headers_out.cache_control = cc;
 #else
     *ccp = cc;

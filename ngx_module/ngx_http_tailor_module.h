@@ -1,6 +1,28 @@
 /*
  * Tailor's nginx glue: shared types of the module's files. The work is done by the core
  * library behind api/tailor.h; these files only translate between nginx and that API.
+ *
+ * The files, and which calls which (an arrow: calls or names a function of; no file calls
+ * back into one that calls it):
+ *
+ *   ngx_http_tailor_module.c     module definition, directives table, create/merge/init
+ *                                conf, pre/postconfiguration
+ *     -> engine, filter, variables, visitor, status
+ *   ngx_http_tailor_filter.c     the request's phases: rewrite handler, header filter, log
+ *     -> ctx, visitor, delivery, status, log
+ *   ngx_http_tailor_variables.c  $tailor_* variables
+ *     -> ctx
+ *   ngx_http_tailor_ctx.c        the per-request context: find, create, evaluate lazily,
+ *                                clean up; the evaluation buffer pool
+ *     -> visitor, log
+ *   ngx_http_tailor_visitor.c    consent, the visitor and profile cookies, their directives
+ *     -> delivery, log
+ *   ngx_http_tailor_engine.c     the engine's directives, building the engine, the
+ *                                worker's init and reload timer
+ *     -> status, log
+ *   ngx_http_tailor_delivery.c   variant files, Cache-Control, response headers
+ *   ngx_http_tailor_status.c     counters in shared memory, the tailor_status page
+ *   ngx_http_tailor_log.c        the error log: rate-limited lines, the core's log callbacks
  */
 #ifndef NGX_HTTP_TAILOR_MODULE_H
 #define NGX_HTTP_TAILOR_MODULE_H
@@ -20,10 +42,6 @@ typedef struct ngx_http_tailor_counters_s  ngx_http_tailor_counters_t;
  * the default; a longer max_age needs an explicit allow_long=on.
  */
 #define NGX_HTTP_TAILOR_COOKIE_MAX_AGE  (395 * 86400)
-
-
-/* Request-time failures are logged at most once per kind per worker per interval (ms). */
-#define NGX_HTTP_TAILOR_LOG_INTERVAL  10000
 
 
 typedef struct {
@@ -113,14 +131,33 @@ typedef struct {
 
 extern ngx_module_t  ngx_http_tailor_module;
 
-ngx_http_tailor_ctx_t *ngx_http_tailor_get_ctx(ngx_http_request_t *r);
-ngx_http_tailor_ctx_t *ngx_http_tailor_find_ctx(ngx_http_request_t *r);
-ngx_int_t ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx);
 
+/* ngx_http_tailor_engine.c */
+char *ngx_http_tailor_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_tailor_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_tailor_strings(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_tailor_lifecycle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_tailor_create_engine(ngx_conf_t *cf, ngx_http_tailor_main_conf_t *tmcf);
+ngx_int_t ngx_http_tailor_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_tailor_init_process(ngx_cycle_t *cycle);
+
+/* ngx_http_tailor_filter.c */
+ngx_int_t ngx_http_tailor_filter_init(ngx_conf_t *cf);
+
+/* ngx_http_tailor_variables.c */
 ngx_int_t ngx_http_tailor_add_variables(ngx_conf_t *cf);
 /* postconfiguration: resolves the $tailor_experiment_NAME the configuration uses */
 ngx_int_t ngx_http_tailor_experiment_variables(ngx_conf_t *cf);
 
+/* ngx_http_tailor_ctx.c */
+ngx_http_tailor_ctx_t *ngx_http_tailor_find_ctx(ngx_http_request_t *r);
+ngx_http_tailor_ctx_t *ngx_http_tailor_evaluate(ngx_http_request_t *r);
+void ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx);
+void ngx_http_tailor_eval_segments(ngx_http_tailor_ctx_t *ctx);
+void ngx_http_tailor_eval_experiments(ngx_http_request_t *r,
+    ngx_http_tailor_ctx_t *ctx);
+
+/* ngx_http_tailor_visitor.c */
 ngx_int_t ngx_http_tailor_visitor_init(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
 ngx_uint_t ngx_http_tailor_consent(ngx_http_request_t *r,
@@ -134,17 +171,27 @@ char *ngx_http_tailor_consent_values(ngx_conf_t *cf, ngx_command_t *cmd, void *c
 char *ngx_http_tailor_merge_consent_values(ngx_conf_t *cf,
     ngx_http_tailor_loc_conf_t *prev, ngx_http_tailor_loc_conf_t *conf);
 
+/* ngx_http_tailor_delivery.c */
 ngx_int_t ngx_http_tailor_static_variant(ngx_http_request_t *r,
     ngx_http_tailor_ctx_t *ctx);
 ngx_int_t ngx_http_tailor_private(ngx_http_request_t *r);
+ngx_table_elt_t *ngx_http_tailor_add_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value);
 
+/* ngx_http_tailor_status.c */
 ngx_int_t ngx_http_tailor_status_init_conf(ngx_conf_t *cf,
     ngx_http_tailor_main_conf_t *tmcf);
 ngx_int_t ngx_http_tailor_count(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t *tmcf, ngx_http_tailor_ctx_t *ctx);
 void ngx_http_tailor_count_error(ngx_http_tailor_main_conf_t *tmcf, ngx_uint_t kind);
-ngx_uint_t ngx_http_tailor_log_due(ngx_uint_t kind, ngx_uint_t *suppressed);
 char *ngx_http_tailor_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_http_tailor_log.c */
+ngx_uint_t ngx_http_tailor_log_due(ngx_uint_t kind, ngx_uint_t *suppressed);
+void ngx_http_tailor_log_lua(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
+    ngx_http_tailor_ctx_t *ctx);
+void ngx_http_tailor_conf_log(void *ctx, int level, const char *msg, size_t len);
+void ngx_http_tailor_cycle_log(void *ctx, int level, const char *msg, size_t len);
 
 
 #endif /* NGX_HTTP_TAILOR_MODULE_H */

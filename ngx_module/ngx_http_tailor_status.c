@@ -62,6 +62,7 @@ static ngx_int_t ngx_http_tailor_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 static ngx_uint_t ngx_http_tailor_slot(ngx_http_tailor_counters_t *c,
     ngx_uint_t kind, tailor_str_t l1, tailor_str_t l2, ngx_uint_t *missed,
     tailor_str_t *missed_l1, tailor_str_t *missed_l2);
+static ngx_uint_t ngx_http_tailor_add(ngx_http_tailor_counters_t *c, ngx_uint_t slot);
 static ngx_int_t ngx_http_tailor_status_handler(ngx_http_request_t *r);
 static u_char *ngx_http_tailor_escape(u_char *p, u_char *s, size_t len,
     ngx_uint_t prometheus);
@@ -157,9 +158,9 @@ ngx_http_tailor_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     l1.data = "status_full";
     tmcf->status_full_slot = ngx_http_tailor_slot_of(NGX_HTTP_TAILOR_C_ERROR, l1, none);
 
-    if (data != NULL && tmcf->reloads_slot != NGX_HTTP_TAILOR_NO_SLOT) {
+    if (data != NULL) {
         /* init_zone with the previous cycle's data: this configuration is a reload */
-        (void) ngx_atomic_fetch_add(&c->slots[tmcf->reloads_slot].value, 1);
+        (void) ngx_http_tailor_add(c, tmcf->reloads_slot);
     }
 
     for (i = 0; i < TAILOR_ERR_MAX; i++) {
@@ -289,38 +290,6 @@ missed:
 }
 
 
-/*
- * The error log's rate limit: a flood of bad cookies or a broken Lua signal must not fill the
- * disk. Per worker (no lock), per TAILOR_ERR_* kind: returns 1 when a line may be written and
- * how many were skipped since the last one.
- */
-ngx_uint_t
-ngx_http_tailor_log_due(ngx_uint_t kind, ngx_uint_t *suppressed)
-{
-    static ngx_msec_t  last[TAILOR_ERR_MAX];
-    static ngx_uint_t  skipped[TAILOR_ERR_MAX];
-    static ngx_uint_t  logged[TAILOR_ERR_MAX];
-
-    if (kind >= TAILOR_ERR_MAX) {
-        return 0;
-    }
-
-    if (logged[kind]
-        && ngx_current_msec - last[kind] < NGX_HTTP_TAILOR_LOG_INTERVAL)
-    {
-        skipped[kind]++;
-        return 0;
-    }
-
-    logged[kind] = 1;
-    last[kind] = ngx_current_msec;
-    *suppressed = skipped[kind];
-    skipped[kind] = 0;
-
-    return 1;
-}
-
-
 /* Log phase: one count per main request served with Tailor on. */
 ngx_int_t
 ngx_http_tailor_count(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
@@ -345,8 +314,8 @@ ngx_http_tailor_count(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
     }
 
     for (i = 0; i < TAILOR_ERR_MAX; i++) {
-        if ((errors & (1u << i)) && tmcf->error_slots[i] != NGX_HTTP_TAILOR_NO_SLOT) {
-            (void) ngx_atomic_fetch_add(&c->slots[tmcf->error_slots[i]].value, 1);
+        if (errors & (1u << i)) {
+            (void) ngx_http_tailor_add(c, tmcf->error_slots[i]);
         }
     }
 
@@ -355,36 +324,28 @@ ngx_http_tailor_count(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
         return NGX_OK;
     }
 
-    if (tmcf->requests_slot != NGX_HTTP_TAILOR_NO_SLOT) {
-        (void) ngx_atomic_fetch_add(&c->slots[tmcf->requests_slot].value, 1);
-    }
+    (void) ngx_http_tailor_add(c, tmcf->requests_slot);
 
     full = 0;
 
-    if (ctx->label < tmcf->nvariant_slots) {
-        if (tmcf->variant_slots[ctx->label] != NGX_HTTP_TAILOR_NO_SLOT) {
-            (void) ngx_atomic_fetch_add(&c->slots[tmcf->variant_slots[ctx->label]].value, 1);
-        } else {
-            full = 1;
-        }
+    if (ctx->label < tmcf->nvariant_slots
+        && !ngx_http_tailor_add(c, tmcf->variant_slots[ctx->label]))
+    {
+        full = 1;
     }
 
     n = ctx->eval ? tailor_eval_exposures(ctx->eval, ids, 32) : 0;
 
     for (i = 0; i < n; i++) {
-        if (ids[i] >= tmcf->nexposure_slots) {
-            continue;
-        }
-
-        if (tmcf->exposure_slots[ids[i]] != NGX_HTTP_TAILOR_NO_SLOT) {
-            (void) ngx_atomic_fetch_add(&c->slots[tmcf->exposure_slots[ids[i]]].value, 1);
-        } else {
+        if (ids[i] < tmcf->nexposure_slots
+            && !ngx_http_tailor_add(c, tmcf->exposure_slots[ids[i]]))
+        {
             full = 1;
         }
     }
 
-    if (full && tmcf->status_full_slot != NGX_HTTP_TAILOR_NO_SLOT) {
-        (void) ngx_atomic_fetch_add(&c->slots[tmcf->status_full_slot].value, 1);
+    if (full) {
+        (void) ngx_http_tailor_add(c, tmcf->status_full_slot);
     }
 
     return NGX_OK;
@@ -395,9 +356,23 @@ ngx_http_tailor_count(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *tmcf,
 void
 ngx_http_tailor_count_error(ngx_http_tailor_main_conf_t *tmcf, ngx_uint_t kind)
 {
-    if (tmcf->counters && kind < TAILOR_ERR_MAX && tmcf->error_slots[kind] != NGX_HTTP_TAILOR_NO_SLOT) {
-        (void) ngx_atomic_fetch_add(&tmcf->counters->slots[tmcf->error_slots[kind]].value, 1);
+    if (tmcf->counters && kind < TAILOR_ERR_MAX) {
+        (void) ngx_http_tailor_add(tmcf->counters, tmcf->error_slots[kind]);
     }
+}
+
+
+/* One more on a slot; 0 for a name that got none (not counted). */
+static ngx_uint_t
+ngx_http_tailor_add(ngx_http_tailor_counters_t *c, ngx_uint_t slot)
+{
+    if (slot == NGX_HTTP_TAILOR_NO_SLOT) {
+        return 0;
+    }
+
+    (void) ngx_atomic_fetch_add(&c->slots[slot].value, 1);
+
+    return 1;
 }
 
 

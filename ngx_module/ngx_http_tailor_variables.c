@@ -41,7 +41,6 @@ static ngx_int_t ngx_http_tailor_experiment_prefix_variable(ngx_http_request_t *
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_tailor_experiment_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, size_t index);
-static ngx_http_tailor_ctx_t *ngx_http_tailor_variable_ctx(ngx_http_request_t *r);
 static void ngx_http_tailor_set_value(ngx_http_variable_value_t *v, u_char *data,
     size_t len);
 
@@ -140,21 +139,6 @@ ngx_http_tailor_add_variables(ngx_conf_t *cf)
 }
 
 
-static ngx_http_tailor_ctx_t *
-ngx_http_tailor_variable_ctx(ngx_http_request_t *r)
-{
-    ngx_http_tailor_loc_conf_t  *tlcf;
-
-    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tailor_module);
-    if (!tlcf->enable) {
-        /* a context made where Tailor is on stays valid after a redirect */
-        return ngx_http_tailor_find_ctx(r);
-    }
-
-    return ngx_http_tailor_get_ctx(r);
-}
-
-
 static void
 ngx_http_tailor_set_value(ngx_http_variable_value_t *v, u_char *data, size_t len)
 {
@@ -172,13 +156,13 @@ ngx_http_tailor_variant_variable(ngx_http_request_t *r,
 {
     ngx_http_tailor_ctx_t  *ctx;
 
-    ctx = ngx_http_tailor_variable_ctx(r);
+    ctx = ngx_http_tailor_evaluate(r);
     if (ctx == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    (void) ngx_http_tailor_decide(r, ctx);
+    ngx_http_tailor_decide(r, ctx);
     ngx_http_tailor_set_value(v, ctx->variant.data, ctx->variant.len);
 
     return NGX_OK;
@@ -189,22 +173,15 @@ static ngx_int_t
 ngx_http_tailor_segments_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    tailor_str_t            s;
     ngx_http_tailor_ctx_t  *ctx;
 
-    ctx = ngx_http_tailor_variable_ctx(r);
+    ctx = ngx_http_tailor_evaluate(r);
     if (ctx == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    if (!ctx->segments_done) {
-        ctx->segments_done = 1;
-        if (ctx->eval && tailor_eval_segments(ctx->eval, &s) == 0) {
-            ctx->segments.len = s.len;
-            ctx->segments.data = (u_char *) s.data;
-        }
-    }
+    ngx_http_tailor_eval_segments(ctx);
 
     ngx_http_tailor_set_value(v, ctx->segments.data, ctx->segments.len);
 
@@ -218,7 +195,7 @@ ngx_http_tailor_visitor_variable(ngx_http_request_t *r,
 {
     ngx_http_tailor_ctx_t  *ctx;
 
-    ctx = ngx_http_tailor_variable_ctx(r);
+    ctx = ngx_http_tailor_evaluate(r);
     if (ctx == NULL || ctx->visitor.len == 0) {
         v->not_found = 1;
         return NGX_OK;
@@ -239,7 +216,7 @@ ngx_http_tailor_visitor_hash_variable(ngx_http_request_t *r,
     ngx_http_tailor_main_conf_t  *tmcf;
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_tailor_module);
-    ctx = ngx_http_tailor_variable_ctx(r);
+    ctx = ngx_http_tailor_evaluate(r);
 
     if (ctx == NULL || ctx->visitor.len == 0 || tmcf->engine == NULL) {
         v->not_found = 1;
@@ -264,25 +241,15 @@ static ngx_int_t
 ngx_http_tailor_experiments_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    tailor_str_t            s;
     ngx_http_tailor_ctx_t  *ctx;
 
-    ctx = ngx_http_tailor_variable_ctx(r);
+    ctx = ngx_http_tailor_evaluate(r);
     if (ctx == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    /* the experiments read while choosing the variant */
-    (void) ngx_http_tailor_decide(r, ctx);
-
-    if (!ctx->experiments_done) {
-        ctx->experiments_done = 1;
-        if (ctx->eval && !ctx->no_exposure && tailor_eval_experiments(ctx->eval, &s) == 0) {
-            ctx->experiments.len = s.len;
-            ctx->experiments.data = (u_char *) s.data;
-        }
-    }
+    ngx_http_tailor_eval_experiments(r, ctx);
 
     ngx_http_tailor_set_value(v, ctx->experiments.data, ctx->experiments.len);
 
@@ -297,13 +264,13 @@ ngx_http_tailor_cache_key_variable(ngx_http_request_t *r,
     u_char                 *p;
     ngx_http_tailor_ctx_t  *ctx;
 
-    ctx = ngx_http_tailor_variable_ctx(r);
+    ctx = ngx_http_tailor_evaluate(r);
     if (ctx == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    (void) ngx_http_tailor_decide(r, ctx);
+    ngx_http_tailor_decide(r, ctx);
 
     if (ctx->page.len == 0) {
         ngx_http_tailor_set_value(v, (u_char *) "", 0);
@@ -331,7 +298,7 @@ ngx_http_tailor_signal_variable(ngx_http_request_t *r,
     tailor_str_t            s;
     ngx_http_tailor_ctx_t  *ctx;
 
-    ctx = ngx_http_tailor_variable_ctx(r);
+    ctx = ngx_http_tailor_evaluate(r);
     if (ctx == NULL || ctx->eval == NULL
         || !tailor_eval_signal(ctx->eval, (size_t) data, &s))
     {
@@ -478,7 +445,7 @@ ngx_http_tailor_experiment_value(ngx_http_request_t *r, ngx_http_variable_value_
     tailor_str_t            s;
     ngx_http_tailor_ctx_t  *ctx;
 
-    ctx = ngx_http_tailor_variable_ctx(r);
+    ctx = ngx_http_tailor_evaluate(r);
     if (ctx == NULL) {
         v->not_found = 1;
         return NGX_OK;

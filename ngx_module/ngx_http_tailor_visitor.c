@@ -304,7 +304,7 @@ ngx_http_tailor_push_cookie(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *
     size_t            len;
     u_char           *cookie, *p, *last;
     u_char            expires[sizeof("; Expires=Thu, 31-Dec-2037 23:55:55 GMT") + 16];
-    ngx_table_elt_t  *set_cookie;
+    ngx_str_t         key, header;
 
     /* the date is formatted first, so the buffer is sized from it, whatever the year */
     last = ngx_cpymem(expires, "; Expires=", sizeof("; Expires=") - 1);
@@ -351,18 +351,13 @@ ngx_http_tailor_push_cookie(ngx_http_request_t *r, ngx_http_tailor_main_conf_t *
         p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
     }
 
-    set_cookie = ngx_list_push(&r->headers_out.headers);
-    if (set_cookie == NULL) {
+    ngx_str_set(&key, "Set-Cookie");
+    header.len = p - cookie;
+    header.data = cookie;
+
+    if (ngx_http_tailor_add_header(r, &key, &header) == NULL) {
         return NGX_ERROR;
     }
-
-    set_cookie->hash = 1;
-#if (nginx_version >= 1023000)
-    set_cookie->next = NULL;
-#endif
-    ngx_str_set(&set_cookie->key, "Set-Cookie");
-    set_cookie->value.len = p - cookie;
-    set_cookie->value.data = cookie;
 
     ctx->cookies_out = 1;
 
