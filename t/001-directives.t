@@ -176,3 +176,48 @@ tailor_lifecycle orders header:X-Orders;
 --- must_die
 --- error_log
 duplicate lifecycle stage "orders"
+
+=== TEST 19: tailor_geoip2 rejects an unknown parameter
+--- http_config
+tailor_geoip2 conf/geo.mmdb color=blue;
+--- must_die
+--- error_log
+invalid parameter "color=blue"
+
+=== TEST 20: tailor_geoip2 rejects a bad auto_reload
+--- http_config
+tailor_geoip2 conf/geo.mmdb auto_reload=soon;
+--- must_die
+--- error_log
+invalid auto_reload "soon"
+
+=== TEST 21: tailor_geoip2 rejects auto_reload=0
+--- http_config
+tailor_geoip2 conf/geo.mmdb auto_reload=0;
+--- must_die
+--- error_log
+invalid auto_reload "0"
+
+=== TEST 22: tailor_geoip2 takes a path and at most its options
+--- http_config
+tailor_geoip2 conf/geo.mmdb auto_reload=1s auto_reload=2s;
+--- must_die
+--- error_log
+invalid number of arguments in "tailor_geoip2" directive
+
+=== TEST 23: tailor_geoip2 belongs to the http block
+--- config
+location / { tailor_geoip2 conf/geo.mmdb; return 200; }
+--- must_die
+--- error_log
+"tailor_geoip2" directive is not allowed here
+
+=== TEST 24: a tailor_geoip2 file that is not a database fails the configuration
+--- http_config
+tailor_geoip2 conf/geo.mmdb;
+--- user_files
+>>> conf/geo.mmdb
+not a database
+--- must_die
+--- error_log
+geo.mmdb
