@@ -56,11 +56,6 @@ typedef struct {
     size_t                         noptions;
 } tailor_source_line_t;
 
-typedef struct {
-    const char  *path;
-    int64_t      auto_reload_ms;
-} tailor_geo_file_t;  /* TRANSITION */
-
 /* The data-source directives: their count, then each one's NUL-terminated name (static
  * storage) and option names; NULL past the end. */
 size_t tailor_source_count(void);
@@ -72,8 +67,6 @@ typedef struct {
     const char               *rules_path;      /* tailor_rules */
     const tailor_source_line_t *sources;       /* data-source directives, in order */
     size_t                    nsources;
-    const tailor_geo_file_t  *geo;             /* TRANSITION: tailor_geoip2 lines */
-    size_t                    ngeo;
     const char               *secret_path;     /* tailor_secret */
     const char               *referrers_path;  /* tailor_referrers */
     const char *const        *languages;       /* tailor_languages */

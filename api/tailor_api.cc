@@ -123,12 +123,6 @@ TAILOR_EXPORT tailor_engine_t* tailor_engine_create(const tailor_engine_conf_t* 
                                 std::string(View(in.options[k].text)), in.options[k].ms});
       config.sources.push_back(std::move(line));
     }
-    for (size_t i = 0; i < conf->ngeo; ++i) {  // TRANSITION
-      SourceSetting line{"tailor_geoip2", conf->geo[i].path, {}};
-      if (conf->geo[i].auto_reload_ms > 0)
-        line.options.push_back({"auto_reload", "", conf->geo[i].auto_reload_ms});
-      config.sources.push_back(std::move(line));
-    }
     if (conf->secret_path) config.secret_path = conf->secret_path;
     if (conf->referrers_path) config.referrers_path = conf->referrers_path;
     for (size_t i = 0; i < conf->nlanguages; ++i) config.languages.push_back(conf->languages[i]);

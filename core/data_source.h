@@ -79,7 +79,8 @@ struct DataSourceDef {
       nullptr;
 };
 
-// The most data sources one registry holds (Services keeps one slot per source).
+// The most data sources one registry holds (Services keeps one slot per source; the nginx
+// glue keeps as many spare directive slots).
 inline constexpr size_t kMaxDataSources = 8;
 
 // One source's data for a request: the snapshot and the worker's state (null: not configured).

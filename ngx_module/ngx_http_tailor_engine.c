@@ -1,8 +1,8 @@
 /*
- * The engine: the directives that describe it (files, geo databases, languages, hosts,
- * lifecycle sources), building it once the http{} block is read (every file is checked
+ * The engine: the directives that describe it (files, data sources such as the geo
+ * databases, languages, hosts, lifecycle sources), building it once the http{} block is read (every file is checked
  * then, so `nginx -t` reports every error), the worker's start and the timer that reloads
- * changed geo databases and tables off the request path.
+ * changed data source files and tables off the request path.
  */
 
 #include <ngx_config.h>
@@ -22,7 +22,7 @@ static void ngx_http_tailor_release_memory(void);
 static void ngx_http_tailor_poll(ngx_event_t *ev);
 
 
-/* The worker's reload timer (geo databases and tables). */
+/* The worker's reload timer (data sources and tables). */
 static ngx_event_t  ngx_http_tailor_poll_event;
 
 
@@ -59,21 +59,92 @@ ngx_http_tailor_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* tailor_geoip2 PATH [auto_reload=INTERVAL] */
+/*
+ * The data sources' directives (tailor_geoip2, ...) are declared by the core
+ * (tailor_source_count()), not written in the directives table: preconfiguration, which
+ * runs before the http{} block's directives are read, fills the table's spare slots with
+ * them, each parsed by ngx_http_tailor_source() below. A new source changes nothing here.
+ */
+ngx_int_t
+ngx_http_tailor_add_source_commands(ngx_conf_t *cf, ngx_command_t *cmd, ngx_uint_t n)
+{
+    static ngx_uint_t  takes[] = {
+        NGX_CONF_TAKE1, NGX_CONF_TAKE2, NGX_CONF_TAKE3, NGX_CONF_TAKE4,
+        NGX_CONF_TAKE5, NGX_CONF_TAKE6, NGX_CONF_TAKE7
+    };
+
+    size_t       i, nsources, k, noptions;
+    ngx_uint_t   type;
+    const char  *name;
+
+    nsources = tailor_source_count();
+
+    if (nsources > n) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%uz data sources, room for %ui directives",
+                           nsources, n);
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < nsources; i++) {
+        name = tailor_source_directive(i);
+
+        noptions = 0;
+        while (tailor_source_option(i, noptions, NULL) != NULL) {
+            noptions++;
+        }
+
+        /* the path, then each option at most once */
+        type = 0;
+        for (k = 0; k <= noptions && k < sizeof(takes) / sizeof(takes[0]); k++) {
+            type |= takes[k];
+        }
+
+        cmd[i].name.len = ngx_strlen(name);
+        cmd[i].name.data = (u_char *) name;
+        cmd[i].type = NGX_HTTP_MAIN_CONF|type;
+        cmd[i].set = ngx_http_tailor_source;
+        cmd[i].conf = NGX_HTTP_MAIN_CONF_OFFSET;
+        cmd[i].offset = 0;
+        cmd[i].post = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/* SOURCE PATH [NAME=VALUE]..., e.g. tailor_geoip2 PATH [auto_reload=INTERVAL] */
 char *
-ngx_http_tailor_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_tailor_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_tailor_main_conf_t *tmcf = conf;
 
-    ngx_str_t          *value, path, s;
-    ngx_msec_t          interval;
-    tailor_geo_file_t  *geo;
+    int                      kind;
+    size_t                   source, k, nsources;
+    u_char                  *eq;
+    ngx_str_t               *value, path, name, s;
+    ngx_msec_t               ms;
+    ngx_uint_t               i, j;
+    const char              *option;
+    tailor_source_line_t    *line;
+    tailor_source_option_t  *options;
 
     value = cf->args->elts;
 
-    if (tmcf->geo == NULL) {
-        tmcf->geo = ngx_array_create(cf->pool, 3, sizeof(tailor_geo_file_t));
-        if (tmcf->geo == NULL) {
+    nsources = tailor_source_count();
+    for (source = 0; source < nsources; source++) {
+        if (ngx_strcmp(tailor_source_directive(source), cmd->name.data) == 0) {
+            break;
+        }
+    }
+
+    if (source == nsources) {
+        return "is not a data source";
+    }
+
+    if (tmcf->sources == NULL) {
+        tmcf->sources = ngx_array_create(cf->pool, 4, sizeof(tailor_source_line_t));
+        if (tmcf->sources == NULL) {
             return NGX_CONF_ERROR;
         }
     }
@@ -83,33 +154,79 @@ ngx_http_tailor_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    interval = 0;
-
-    if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "auto_reload=", 12) != 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\"", &value[2]);
-            return NGX_CONF_ERROR;
-        }
-
-        s.len = value[2].len - 12;
-        s.data = value[2].data + 12;
-
-        interval = ngx_parse_time(&s, 0);
-        if (interval == (ngx_msec_t) NGX_ERROR || interval == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid auto_reload \"%V\"", &s);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    geo = ngx_array_push(tmcf->geo);
-    if (geo == NULL) {
+    options = ngx_pcalloc(cf->pool,
+                          cf->args->nelts * sizeof(tailor_source_option_t));
+    if (options == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    geo->path = (const char *) path.data;
-    geo->auto_reload_ms = (int64_t) interval;
+    for (i = 2; i < cf->args->nelts; i++) {
+        eq = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
+
+        option = NULL;
+        kind = TAILOR_SOURCE_OPTION_TEXT;
+
+        if (eq != NULL) {
+            for (k = 0; (option = tailor_source_option(source, k, &kind)); k++) {
+                if ((size_t) (eq - value[i].data) == ngx_strlen(option)
+                    && ngx_strncmp(value[i].data, option, eq - value[i].data) == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (option == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name.len = eq - value[i].data;
+        name.data = value[i].data;
+        s.len = value[i].data + value[i].len - (eq + 1);
+        s.data = eq + 1;
+
+        for (j = 2; j < i; j++) {
+            if (options[j - 2].name.data == (const char *) option) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate parameter \"%V\"", &name);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        options[i - 2].name.data = option;
+        options[i - 2].name.len = name.len;
+        options[i - 2].text.data = (const char *) s.data;
+        options[i - 2].text.len = s.len;
+
+        if (kind == TAILOR_SOURCE_OPTION_DURATION) {
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid %V \"%V\"", &name, &s);
+                return NGX_CONF_ERROR;
+            }
+
+            options[i - 2].ms = (int64_t) ms;
+        }
+    }
+
+    line = ngx_array_push(tmcf->sources);
+    if (line == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    line->directive.data = (const char *) cmd->name.data;
+    line->directive.len = cmd->name.len;
+    line->path.data = (const char *) path.data;
+    line->path.len = path.len;
+    line->options = options;
+    line->noptions = cf->args->nelts - 2;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, cf->log, 0,
+                   "tailor: data source \"%V\" \"%V\", %ui options",
+                   &cmd->name, &path, cf->args->nelts - 2);
 
     return NGX_CONF_OK;
 }
@@ -234,9 +351,9 @@ ngx_http_tailor_create_engine(ngx_conf_t *cf, ngx_http_tailor_main_conf_t *tmcf)
     ecf.secret_path = (const char *) tmcf->secret_file.data;
     ecf.referrers_path = (const char *) tmcf->referrers_file.data;
 
-    if (tmcf->geo) {
-        ecf.geo = tmcf->geo->elts;
-        ecf.ngeo = tmcf->geo->nelts;
+    if (tmcf->sources) {
+        ecf.sources = tmcf->sources->elts;
+        ecf.nsources = tmcf->sources->nelts;
     }
 
     if (tmcf->languages) {
@@ -361,7 +478,7 @@ ngx_http_tailor_init_process(ngx_cycle_t *cycle)
 }
 
 
-/* The worker's timer: reloads changed geo databases and tables, off the request path. */
+/* The worker's timer: reloads changed data source files and tables, off the request path. */
 static void
 ngx_http_tailor_poll(ngx_event_t *ev)
 {

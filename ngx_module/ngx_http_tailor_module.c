@@ -55,13 +55,6 @@ static ngx_command_t  ngx_http_tailor_commands[] = {
       offsetof(ngx_http_tailor_main_conf_t, rules_file),
       NULL },
 
-    { ngx_string("tailor_geoip2"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
-      ngx_http_tailor_geoip2,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
     { ngx_string("tailor_secret"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_tailor_file,
@@ -195,8 +188,15 @@ static ngx_command_t  ngx_http_tailor_commands[] = {
       0,
       NULL },
 
+    /* spare slots: the data sources' directives (tailor_geoip2, ...), installed by
+     * preconfiguration from the core's list (ngx_http_tailor_add_source_commands) */
+    ngx_null_command, ngx_null_command, ngx_null_command, ngx_null_command,
+    ngx_null_command, ngx_null_command, ngx_null_command, ngx_null_command,
+
       ngx_null_command
 };
+
+#define NGX_HTTP_TAILOR_SOURCE_SLOTS  8
 
 
 static ngx_http_module_t  ngx_http_tailor_module_ctx = {
@@ -233,6 +233,20 @@ ngx_module_t  ngx_http_tailor_module = {
 static ngx_int_t
 ngx_http_tailor_preconfiguration(ngx_conf_t *cf)
 {
+    ngx_uint_t  n;
+
+    /* before the http{} block is read: the data sources' directives go into the spare
+     * slots at the end of the table (the last entry stays the terminator) */
+    n = sizeof(ngx_http_tailor_commands) / sizeof(ngx_command_t) - 1
+        - NGX_HTTP_TAILOR_SOURCE_SLOTS;
+
+    if (ngx_http_tailor_add_source_commands(cf, &ngx_http_tailor_commands[n],
+                                            NGX_HTTP_TAILOR_SOURCE_SLOTS)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_tailor_add_variables(cf);
 }
 
@@ -268,7 +282,7 @@ ngx_http_tailor_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     tmcf->rules_file = { 0, NULL };
-     *     tmcf->geo = NULL;
+     *     tmcf->sources = NULL;
      *     tmcf->secret_file = { 0, NULL };
      *     tmcf->referrers_file = { 0, NULL };
      *     tmcf->languages = NULL;

@@ -46,7 +46,7 @@ typedef struct ngx_http_tailor_counters_s  ngx_http_tailor_counters_t;
 
 typedef struct {
     ngx_str_t                  rules_file;
-    ngx_array_t               *geo;             /* tailor_geo_file_t */
+    ngx_array_t               *sources;         /* tailor_source_line_t */
     ngx_str_t                  secret_file;
     ngx_str_t                  referrers_file;
     ngx_array_t               *languages;       /* char * */
@@ -134,7 +134,9 @@ extern ngx_module_t  ngx_http_tailor_module;
 
 /* ngx_http_tailor_engine.c */
 char *ngx_http_tailor_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-char *ngx_http_tailor_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_tailor_add_source_commands(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_uint_t n);
+char *ngx_http_tailor_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_tailor_strings(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_tailor_lifecycle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_tailor_create_engine(ngx_conf_t *cf, ngx_http_tailor_main_conf_t *tmcf);
