@@ -44,10 +44,11 @@ struct LuaBench {
     decl.name = "bench";
     decl.file = "bench.lua";
     decl.type = type;
-    std::string error;
-    if (!set.PrepareSource(0, decl, source, &error)) return;
-    state = set.CreateWorkerState(&error);
-    ok = state != nullptr;
+    if (!set.PrepareSource(0, decl, source).ok()) return;
+    auto created = set.CreateWorkerState();
+    if (!created.ok()) return;
+    state = std::move(created).value();
+    ok = true;
   }
 };
 

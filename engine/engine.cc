@@ -217,9 +217,9 @@ Status Engine::StartWorker() {
   for (const auto& source : sources_)
     if (source) source->StartWorker();
   if (lua_ && lua_->size() > 0) {
-    std::string error;
-    lua_state_ = lua_->CreateWorkerState(&error);
-    if (!lua_state_) return Status::Error(error);
+    auto state = lua_->CreateWorkerState();
+    if (!state.ok()) return state.status();
+    lua_state_ = std::move(state).value();
   }
   return Status::Ok();
 }

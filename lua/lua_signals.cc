@@ -132,13 +132,6 @@ Status LuaSignalSet::Prepare(size_t index, const LuaSignalDecl& decl) {
   return PrepareSource(index, decl, source.value());
 }
 
-bool LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
-                                 std::string_view source, std::string* error) {
-  Status prepared = PrepareSource(index, decl, source);
-  if (!prepared.ok()) *error = prepared.message();
-  return prepared.ok();
-}
-
 Status LuaSignalSet::PrepareSource(size_t index, const LuaSignalDecl& decl,
                                    std::string_view source) {
   if (signals_.size() <= index) signals_.resize(index + 1);
@@ -218,15 +211,6 @@ Result<std::unique_ptr<LuaWorkerState>> LuaSignalSet::CreateWorkerState() const 
     if (!loaded.ok()) state->Fail(LuaErrorKind::kNotLoaded, i, loaded.message());
   }
   return state;
-}
-
-std::unique_ptr<LuaWorkerState> LuaSignalSet::CreateWorkerState(std::string* error) const {
-  Result<std::unique_ptr<LuaWorkerState>> state = CreateWorkerState();
-  if (!state.ok()) {
-    *error = state.status().message();
-    return nullptr;
-  }
-  return std::move(state).value();
 }
 
 // ---------------------------------------------------------------------------------------

@@ -87,12 +87,6 @@ class LuaSignalSet final : public LuaSignalProvider {
   // config time, so only under memory pressure) is missing, kind kNotLoaded.
   Result<std::unique_ptr<LuaWorkerState>> CreateWorkerState() const;
 
-  // The same two with the former bool/null + message form, for callers not yet switched
-  // (engine/engine.cc, bench/bench_lua.cc). To be removed once they use the Result forms.
-  bool PrepareSource(size_t index, const LuaSignalDecl& decl, std::string_view source,
-                     std::string* error);
-  std::unique_ptr<LuaWorkerState> CreateWorkerState(std::string* error) const;
-
   size_t size() const { return signals_.size(); }
   const LuaSignalDecl& decl(size_t index) const { return signals_[index].decl; }
   std::optional<size_t> Find(std::string_view name) const;  // index of a prepared signal
