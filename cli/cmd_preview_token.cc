@@ -78,7 +78,7 @@ int Run(const std::vector<std::string>& args) {
   if (ttl_text.empty()) return UsageError(kCommand, "--ttl is required (e.g. --ttl 2h)");
   int64_t ttl = ParseDurationSeconds(ttl_text);
   if (ttl <= 0) return UsageError(kCommand, "bad --ttl \"" + ttl_text + "\" (e.g. 30m, 2h, 1d)");
-  if (ttl > 30 * 86400) return UsageError(kCommand, "--ttl is limited to 30 days");
+  if (ttl > kMaxPreviewLifetimeSeconds) return UsageError(kCommand, "--ttl is limited to 30 days");
   auto token = MakePreviewToken(key, choices, variant, now_s + ttl);
   if (!token.ok()) return UsageError(kCommand, token.status().message());
   std::printf("%s\n", token.value().c_str());
