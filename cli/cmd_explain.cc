@@ -12,12 +12,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/args.h"
 #include "cli/command.h"
-#include "core/json.h"
 #include "core/text.h"
 #include "engine/engine.h"
 #include "engine/request_evaluation.h"
@@ -42,26 +44,44 @@ const Command kExplain = {
     "trace)",
     Run};
 
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "null";  // JSON has no NaN or infinity
+using Json = nlohmann::ordered_json;  // keeps the keys in the order they are written
+
+// A number as the rules' text shows it: 15 significant digits ("null" when not finite).
+std::string FormatNumber(double v) {
+  if (!std::isfinite(v)) return "null";
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.15g", v);
   return buf;
 }
 
-std::string JsonValue(const Value& v) {
+// A number in the JSON: rounded to 15 significant digits, a whole number below 1e15 as an
+// integer, null when not finite (JSON has no NaN or infinity).
+Json JsonNumber(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  const double rounded = std::strtod(FormatNumber(v).c_str(), nullptr);
+  if (rounded == std::floor(rounded) && std::fabs(rounded) < 1e15)
+    return static_cast<int64_t>(rounded);
+  return rounded;
+}
+
+Json JsonValue(const Value& v) {
   switch (v.type) {
-    case ValueType::kMissing: return "null";
-    case ValueType::kBool: return v.boolean ? "true" : "false";
+    case ValueType::kMissing: return nullptr;
+    case ValueType::kBool: return v.boolean;
     case ValueType::kNumber: return JsonNumber(v.number);
-    case ValueType::kString: return JsonString(v.str);
+    case ValueType::kString: return std::string(v.str);
     case ValueType::kStringList: {
-      std::string out = "[";
-      for (size_t i = 0; i < v.list.size(); ++i) out += (i ? ", " : "") + JsonString(v.list[i]);
-      return out + "]";
+      Json list = Json::array();
+      for (std::string_view s : v.list) list.push_back(std::string(s));
+      return list;
     }
   }
-  return "null";
+  return nullptr;
+}
+
+// A string, or null when empty.
+Json JsonStringOrNull(std::string_view s) {
+  return s.empty() ? Json(nullptr) : Json(std::string(s));
 }
 
 struct RequestSpec {
@@ -227,43 +247,24 @@ int Run(const std::vector<std::string>& args) {
 
   Decision d = request.Decide();
   const CompiledRules& c = rules->compiled();
-  std::string out = "{\n";
-  out += "  \"page\": " + (d.page >= 0 ? JsonString(d.page_pattern) : std::string("null")) + ",\n";
-  out += "  \"variant\": " +
-         (d.page >= 0 && !d.variant.empty() ? JsonString(d.variant) : std::string("null")) +
-         ",\n";
-  out += "  \"default\": " + std::string(d.is_default ? "true" : "false") + ",\n";
-  out += "  \"segments\": [";
-  bool first = true;
-  for (size_t i = 0; i < rules->num_segments(); ++i) {
-    if (!ev.InSegment(i)) continue;
-    out += (first ? "" : ", ") + JsonString(rules->segment_name(i));
-    first = false;
-  }
-  out += "],\n  \"scores\": {";
+  Json segments = Json::array();
+  for (size_t i = 0; i < rules->num_segments(); ++i)
+    if (ev.InSegment(i)) segments.push_back(std::string(rules->segment_name(i)));
+  Json scores = Json::object();
   for (size_t i = 0; i < rules->num_scores(); ++i) {
-    out += std::string(i ? "," : "") + "\n    " + JsonString(rules->score_name(i)) +
-           ": {\"points\": " + JsonNumber(ev.ScorePoints(i)) + ", \"band\": " +
-           (rules->score_has_bands(i) ? JsonString(ev.ScoreBand(i)) : std::string("null")) + "}";
+    scores[std::string(rules->score_name(i))] = {
+        {"points", JsonNumber(ev.ScorePoints(i))},
+        {"band", rules->score_has_bands(i) ? Json(std::string(ev.ScoreBand(i))) : Json(nullptr)}};
   }
-  out += rules->num_scores() ? "\n  },\n" : "},\n";
-  out += "  \"experiments\": {";
-  for (size_t i = 0; i < rules->experiments().size(); ++i) {
-    std::string_view v = ev.ExperimentVariant(i);
-    out += std::string(i ? ", " : "") + JsonString(rules->experiments()[i].name) + ": " +
-           (v.empty() ? std::string("null") : JsonString(v));
-  }
-  out += "},\n  \"signals\": {";
-  first = true;
+  Json experiments = Json::object();
+  for (size_t i = 0; i < rules->experiments().size(); ++i)
+    experiments[rules->experiments()[i].name] = JsonStringOrNull(ev.ExperimentVariant(i));
+  Json signals = Json::object();
   for (size_t i = 0; i < ev.num_slots(); ++i) {
     if (!ev.slot_is_signal(i) || !ev.slot_computed(i)) continue;
-    out += std::string(first ? "" : ",") + "\n    " + JsonString(ev.slot_name(i)) + ": " +
-           JsonValue(ev.slot_value(i));
-    first = false;
+    signals[std::string(ev.slot_name(i))] = JsonValue(ev.slot_value(i));
   }
-  out += first ? "},\n" : "\n  },\n";
-  out += "  \"trace\": [";
-  first = true;
+  Json trace_json = Json::array();
   for (const TraceEntry& t : trace) {
     std::string rule, at;
     switch (t.kind) {
@@ -289,7 +290,7 @@ int Run(const std::vector<std::string>& args) {
       case TraceEntry::Kind::kScoreItem: {
         const CompiledScore& s = c.scores[t.index];
         double pts = s.items[t.item].first;
-        rule = "score " + std::string(s.name) + ": " + (pts < 0 ? "" : "+") + JsonNumber(pts) +
+        rule = "score " + std::string(s.name) + ": " + (pts < 0 ? "" : "+") + FormatNumber(pts) +
                " when " + std::string(s.item_texts[t.item]);
         at = "line " + std::to_string(s.item_lines[t.item]);
         break;
@@ -298,13 +299,25 @@ int Run(const std::vector<std::string>& args) {
         rule = "experiment " + rules->experiments()[t.index].name;
         break;
     }
-    out += std::string(first ? "" : ",") + "\n    {\"rule\": " + JsonString(rule) +
-           (at.empty() ? "" : ", \"at\": " + JsonString(at)) +
-           ", \"result\": " + (t.result ? "true" : "false") + "}";
-    first = false;
+    Json entry = {{"rule", rule}};
+    if (!at.empty()) entry["at"] = at;
+    entry["result"] = t.result;
+    trace_json.push_back(std::move(entry));
   }
-  out += first ? "]\n}\n" : "\n  ]\n}\n";
-  std::fwrite(out.data(), 1, out.size(), stdout);
+
+  Json out = {
+      {"page", d.page >= 0 ? Json(std::string(d.page_pattern)) : Json(nullptr)},
+      {"variant", d.page >= 0 ? JsonStringOrNull(d.variant) : Json(nullptr)},
+      {"default", d.is_default},
+      {"segments", std::move(segments)},
+      {"scores", std::move(scores)},
+      {"experiments", std::move(experiments)},
+      {"signals", std::move(signals)},
+      {"trace", std::move(trace_json)}};
+  // Header values, cookies, paths and Lua strings are copied as given; bytes that are not
+  // UTF-8 become U+FFFD so that the output stays JSON.
+  std::string text = out.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }
 
