@@ -14,7 +14,6 @@
 #include "core/crypto.h"
 #include "core/diagnostic.h"
 #include "core/file.h"
-#include "core/json.h"
 #include "core/reloader.h"
 #include "core/request_view.h"
 #include "core/text.h"
@@ -56,11 +55,6 @@ TEST(Time, ParseFixedDigits) {
   EXPECT_FALSE(ParseFixedDigits("x20a6", 1, 4, &v));
   EXPECT_FALSE(ParseFixedDigits("x202", 1, 4, &v));
   EXPECT_FALSE(ParseFixedDigits("x", 5, 1, &v));
-}
-
-TEST(Json, String) {
-  EXPECT_EQ(JsonString("a\"b\\c\n\r\t\x01\xc3\xa9"), "\"a\\\"b\\\\c\\n\\r\\t\\u0001\xc3\xa9\"");
-  EXPECT_EQ(JsonString(""), "\"\"");
 }
 
 TEST(File, ReadFileLimited) {
