@@ -54,8 +54,7 @@ Result<std::unique_ptr<DeviceClassifier>> DeviceClassifier::Create() {
   std::unique_ptr<DeviceClassifier> c(new DeviceClassifier());
   c->patterns_ = std::move(set);
   auto fast = std::make_unique<FastIndex>();
-  std::string fast_error;
-  if (!BuildFastIndex(c->patterns_, *fast, &fast_error)) return Status::Error(fast_error);
+  if (Status built = BuildFastIndex(c->patterns_, *fast); !built.ok()) return built;
   c->fast_ = std::move(fast);
   static std::atomic<uint64_t> next_instance{1};
   c->instance_ = next_instance.fetch_add(1);

@@ -51,13 +51,10 @@ std::string Representative(std::string_view shape) {
 
 }  // namespace
 
-bool BuildFastIndex(const RegexSet& patterns, FastIndex& fast, std::string* error) {
+Status BuildFastIndex(const RegexSet& patterns, FastIndex& fast) {
   // The fast path's features come from the same patterns: scan one instance of each shape.
   RegexScratch scratch;
-  if (!scratch.Fit(patterns.database())) {
-    *error = "vectorscan: cannot allocate scratch";
-    return false;
-  }
+  if (!scratch.Fit(patterns.database())) return Status::Error("vectorscan: cannot allocate scratch");
   auto scan = [&](std::string_view text) {
     FeatureSet f;
     patterns.Scan(text, scratch.get(), f.bits);
@@ -74,16 +71,14 @@ bool BuildFastIndex(const RegexSet& patterns, FastIndex& fast, std::string* erro
     for (size_t i = 0; i < sorted.size(); ++i) {
       auto first = static_cast<unsigned char>(sorted[i][0]);
       FastIndex::Entry& e = fast.entries[list][i];
-      if (!FastIndex::Compile(sorted[i], e)) {
-        *error = "device fast path: bad shape " + std::string(sorted[i]);
-        return false;
-      }
+      if (!FastIndex::Compile(sorted[i], e))
+        return Status::Error("device fast path: bad shape " + std::string(sorted[i]));
       e.features = scan(Representative(sorted[i]));
       if (fast.end[list][first] == 0) fast.begin[list][first] = static_cast<uint8_t>(i);
       fast.end[list][first] = static_cast<uint8_t>(i + 1);
     }
   }
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace device_internal

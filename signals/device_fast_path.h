@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/regex_set.h"
+#include "core/status.h"
 #include "core/text.h"
 #include "signals/device_features.h"
 
@@ -227,8 +228,8 @@ struct FastIndex {
 };
 
 // Fills `fast`: the shapes compiled, with their features found by scanning one instance of
-// each with `patterns`. Config time. False with a message when vectorscan or a shape fails.
-bool BuildFastIndex(const RegexSet& patterns, FastIndex& fast, std::string* error);
+// each with `patterns`. Config time. An error when vectorscan or a shape fails.
+Status BuildFastIndex(const RegexSet& patterns, FastIndex& fast);
 
 }  // namespace device_internal
 }  // namespace tailor
