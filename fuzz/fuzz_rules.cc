@@ -51,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Evaluator ev(*rules, env, aligned);
     (void)ev.Decide();
     (void)ev.SegmentList();
+    (void)ev.GoalList();
     for (size_t i = 0; i < rules->num_scores(); ++i) (void)ev.ScoreBand(i);
   }
 

@@ -68,13 +68,16 @@ page "/" {
 }
 page "/shop/*" { variant "shop-mobile" when vip_mobile or mobile  default "shop" }
 page matches "^/p/[0-9]+$" { variant "p-fr" when fr  default "p" }
+goal order when path == "/shop/a" or from_email value number(query("x"))
+goal shop when path starts_with "/shop/" value t.num
+goal seen when true
 )RULES";
 
 TEST(AllocTest, EvaluationAllocatesNothing) {
   RulesFixture f(kRules);
   ASSERT_TRUE(f.rules) << f.errors();
   std::vector<TestRequest> requests(4);
-  requests[0].url = "/?utm_medium=email&x=%20y";
+  requests[0].url = "/?utm_medium=email&x=12.5";
   requests[0].headers = {{"Cookie", "beta=1; a=b%20c"}, {"User-Agent", "Mozilla (iPhone)"}};
   requests[1].url = "/shop/a";
   requests[1].headers = {{"X-Beta", "YES"}, {"User-Agent", "Android 14 Mobile"}, {"X-Num", "5"}};
@@ -93,10 +96,11 @@ TEST(AllocTest, EvaluationAllocatesNothing) {
     std::string_view segs = ev.SegmentList();
     double points = ev.ScorePoints(0);
     std::string_view band = ev.ScoreBand(0);
+    std::string_view goals = ev.GoalList();
     g_counting = false;
     EXPECT_EQ(g_allocations.load(), 0) << r.url;
     total_segments += static_cast<long>(segs.size()) + d.variant.size() + band.size() +
-                      static_cast<long>(points);
+                      static_cast<long>(points) + goals.size();
   }
   EXPECT_GT(total_segments, 0);
 }

@@ -167,13 +167,24 @@ struct IncludeAst {
   SourceLoc loc;
 };
 
+// goal NAME when CONDITION [value NUMBER | value number(SIGNAL)]
+struct GoalAst {
+  std::string name;
+  SourceLoc loc;
+  int cond = -1;
+  int value = -1;             // operand expression, -1 = no value
+  bool value_number = false;  // written `number(...)`: a string converted at request time
+  SourceLoc value_loc;        // the `value` keyword
+};
+
 struct HoldoutAst {
   double percent = 0;
   SourceLoc loc;
 };
 
 enum class ItemKind : unsigned char {
-  kSegment, kPage, kScore, kExperiment, kTable, kInterest, kLuaSignal, kInclude, kHoldout
+  kSegment, kPage, kScore, kExperiment, kTable, kInterest, kLuaSignal, kInclude, kHoldout,
+  kGoal
 };
 
 struct ItemRef {
@@ -198,6 +209,7 @@ struct Program {
   std::vector<LuaSignalAst> lua_signals;
   std::vector<IncludeAst> includes;
   std::vector<HoldoutAst> holdouts;
+  std::vector<GoalAst> goals;
 
   // Names of declarations whose statement had a syntax error: the checker does not report
   // them again as unknown names, so one run gives every real error.

@@ -90,6 +90,7 @@ class Checker {
     for (auto& score : p_.scores) CheckScore(score);
     for (auto& x : p_.experiments) CheckExperiment(x);
     CheckHoldout();
+    CheckGoals();
     CheckLayers();
     for (auto& t : p_.tables) CheckTableBy(t);
     CheckCycles();
@@ -732,6 +733,40 @@ class Checker {
     if (!d.start.empty() && !d.end.empty() && start_ok && end_ok && d.end_ms <= d.start_ms + 0)
       Error(x.end_loc, "end " + Quote(d.end) + " is before start " + Quote(d.start));
     if (d.salt.empty()) Error(x.salt_loc.line ? x.salt_loc : x.loc, "the salt cannot be empty");
+  }
+
+  // Goals: their own names (nothing refers to them), a condition, a number value.
+  void CheckGoals() {
+    std::map<std::string, SourceLoc> names;
+    for (auto& g : p_.goals) {
+      auto [it, inserted] = names.emplace(g.name, g.loc);
+      if (!inserted)
+        Error(g.loc, "duplicate goal '" + g.name + "': already defined at " + Where(it->second));
+      ExpectCondition(g.cond, "a goal");
+      if (g.value < 0) continue;
+      const Expr& v = E(g.value);
+      bool operand = v.kind == ExprKind::kNumber || v.kind == ExprKind::kString ||
+                     v.kind == ExprKind::kBool || v.kind == ExprKind::kName ||
+                     v.kind == ExprKind::kCall;
+      if (!operand || v.paren) {
+        Error(v.loc, v.paren ? std::string("a goal's value is one number or signal, without "
+                                           "parentheses")
+                             : "a goal's value is one number or signal, not " + Describe(g.value));
+        continue;
+      }
+      ValueType t = TypeOf(g.value);
+      if (t == ValueType::kMissing) continue;  // already reported (unknown name)
+      if (g.value_number) {
+        if (t != ValueType::kString && t != ValueType::kNumber)
+          Error(v.loc, "number() converts a string, but " + Describe(g.value) + " is a " +
+                           ValueTypeName(t));
+      } else if (t != ValueType::kNumber) {
+        Error(v.loc, "a goal's value must be a number, but " + Describe(g.value) + " is a " +
+                         ValueTypeName(t) +
+                         (t == ValueType::kString ? " (convert it: number(" + Describe(g.value) + "))"
+                                                  : std::string()));
+      }
+    }
   }
 
   void CheckHoldout() {

@@ -98,6 +98,16 @@ struct CompiledScore {
   uint32_t points_slot = 0;
 };
 
+struct CompiledGoal {
+  std::string_view name;
+  uint32_t node = 0;       // the condition
+  int value_slot = -1;     // -1: no value
+  bool convert = false;    // number(...): a string value is read as a decimal number
+  int line = 0;
+  std::string_view text;   // the condition (canonical form), for explain
+  std::string_view file;
+};
+
 struct CompiledExperiment {
   int audience = -1;  // node, -1 = everyone
 };
@@ -136,6 +146,7 @@ struct CompiledRules {
   std::vector<uint32_t> regex_pages;  // page indices in file order
 
   std::vector<CompiledScore> scores;
+  std::vector<CompiledGoal> goals;  // declaration order
   std::vector<CompiledExperiment> experiment_rules;
   std::vector<ExperimentDecl> experiments;
   std::vector<TableDecl> tables;

@@ -91,6 +91,17 @@ class Compiler {
       c_->slots[c_->scores[i].points_slot].cost = cost + 1;
     }
     for (size_t i = 0; i < p_.segments.size(); ++i) CompileSegment(static_cast<int>(i));
+    for (auto& g : p_.goals) {
+      CompiledGoal cg;
+      cg.name = Intern(g.name);
+      cg.node = CompileCond(g.cond);
+      if (g.value >= 0) cg.value_slot = static_cast<int>(OperandSlot(g.value));
+      cg.convert = g.value_number;
+      cg.line = g.loc.line;
+      cg.text = Intern(FormatExpr(p_, g.cond));
+      cg.file = Intern(p_.FileName(g.loc));
+      c_->goals.push_back(cg);
+    }
     for (auto& x : p_.experiments)
       c_->experiment_rules.push_back({x.audience >= 0 ? static_cast<int>(CompileCond(x.audience)) : -1});
     CompilePages();
@@ -603,6 +614,7 @@ class Compiler {
     for (auto& x : c_->experiment_rules)
       if (x.audience >= 0) ++refs[x.audience];
     for (uint32_t r : segment_roots_) refs[r] += 2;  // InSegment / SegmentList read them too
+    for (auto& g : c_->goals) refs[g.node] += 2;  // GoalReached / GoalList: once per request
     size_t memo = 0;
     for (size_t i = 0; i < c_->nodes.size(); ++i) {
       Node& n = c_->nodes[i];

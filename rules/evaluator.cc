@@ -1,5 +1,6 @@
 // The evaluator: walks the compiled nodes for one request. No heap allocation: values live in
 // the caller's state, strings are views into the request, the arena or the RuleSet.
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +21,32 @@ static_assert(std::is_trivially_destructible_v<Decision>);
 namespace {
 inline bool TestBit(const uint64_t* w, size_t i) { return (w[i / 64] >> (i % 64)) & 1; }
 inline void SetBit(uint64_t* w, size_t i) { w[i / 64] |= uint64_t{1} << (i % 64); }
+
+// number(...) of a goal's value: a decimal written like the language's number literals
+// ("12", "12.50", "-3"), nothing else (no spaces, exponent, "inf", "nan"). -1 when not one.
+double GoalNumber(std::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  size_t digits = i;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  if (i == digits) return -1;
+  if (i < s.size() && s[i] == '.') {
+    size_t frac = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == frac) return -1;
+  }
+  if (i != s.size() || s.size() > 64) return -1;
+  double v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || !std::isfinite(v)) return -1;
+  return v;
+}
+
+// The shortest text of a goal's value ("12.5", "3"), into buf[32].
+size_t GoalValueText(double v, char* buf) {
+  auto r = std::to_chars(buf, buf + 32, v);
+  return r.ec == std::errc() ? static_cast<size_t>(r.ptr - buf) : 0;
+}
 }  // namespace
 
 Evaluator::Evaluator(const RuleSet& rules, EvalEnv& env, void* state)
@@ -333,6 +360,58 @@ std::string_view Evaluator::SegmentList() {
   }
   segment_list_ = std::string_view(out, pos);
   return segment_list_;
+}
+
+bool Evaluator::GoalReached(size_t i, double* value) {
+  if (value) *value = -1;
+  if (i >= c_->goals.size()) return false;
+  const CompiledGoal& g = c_->goals[i];
+  if (!Eval(g.node)) return false;  // the root is memoized: once per request
+  if (value == nullptr || g.value_slot < 0) return true;
+  const Value& v = Get(static_cast<uint32_t>(g.value_slot));
+  double n = -1;
+  if (v.type == ValueType::kNumber) {
+    n = v.number;
+  } else if (v.type == ValueType::kString && g.convert) {
+    n = GoalNumber(v.str);
+  }
+  if (std::isfinite(n) && n >= 0) *value = n == 0 ? 0 : n;  // no "-0"
+  return true;
+}
+
+std::string_view Evaluator::GoalList() {
+  if (goal_list_done_) return goal_list_;
+  goal_list_done_ = true;
+  size_t n = c_->goals.size();
+  // As SegmentList: evaluate and measure, then one exact arena allocation and the copy.
+  char num[32];
+  size_t len = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double v;
+    if (!GoalReached(i, &v)) continue;
+    len += c_->goals[i].name.size() + (len ? 1 : 0);
+    if (v >= 0) len += 1 + GoalValueText(v, num);
+  }
+  if (len == 0) return goal_list_;
+  char* out = env_->arena.AllocateChars(len);
+  if (out == nullptr) return goal_list_;  // arena full: fail open, no list
+  size_t pos = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double v;
+    if (!GoalReached(i, &v)) continue;  // memoized condition and value slot
+    std::string_view name = c_->goals[i].name;
+    if (pos) out[pos++] = ',';
+    std::memcpy(out + pos, name.data(), name.size());
+    pos += name.size();
+    if (v >= 0) {
+      out[pos++] = ':';
+      size_t k = GoalValueText(v, num);
+      std::memcpy(out + pos, num, k);
+      pos += k;
+    }
+  }
+  goal_list_ = std::string_view(out, pos);
+  return goal_list_;
 }
 
 double Evaluator::ScorePoints(size_t i) {

@@ -447,5 +447,45 @@ segment bot = header("User-Agent") matches_ci "bot"
   EXPECT_EQ(wrong.load(), 0);
 }
 
+TEST(EvaluatorTest, Goals) {
+  RulesFixture f(R"(segment beta = t.flag
+goal order when path == "/order/done" value number(query("total"))
+goal signup when path == "/account/welcome" or beta
+goal n when t.num > 0 value t.num
+goal fixed when path == "/order/done" value 3
+)");
+  ASSERT_TRUE(f.rules) << f.errors();
+  auto goals = [&](const std::string& url,
+                   std::vector<std::pair<std::string, std::string>> headers = {}) {
+    f.Decide(url, std::move(headers));
+    return std::string(f.harness->eval().GoalList());
+  };
+  EXPECT_EQ(goals("/"), "");
+  EXPECT_EQ(goals("/order/done?total=12.50"), "order:12.5,fixed:3");
+  EXPECT_EQ(goals("/order/done"), "order,fixed:3");            // missing value
+  EXPECT_EQ(goals("/order/done?total=-4"), "order,fixed:3");   // negative: no value
+  EXPECT_EQ(goals("/order/done?total=12abc"), "order,fixed:3");// not a number
+  EXPECT_EQ(goals("/order/done?total=1e5"), "order,fixed:3");  // no exponent form
+  EXPECT_EQ(goals("/order/done?total=0"), "order:0,fixed:3");
+  EXPECT_EQ(goals("/order/done?total=0.1"), "order:0.1,fixed:3");
+  EXPECT_EQ(goals("/account/welcome"), "signup");
+  EXPECT_EQ(goals("/x", {{"X-Flag", "1"}, {"X-Num", "2.25"}}), "signup,n:2.25");
+  EXPECT_EQ(goals("/x", {{"X-Num", "-3"}}), "");
+  // Memoized, and GoalReached agrees.
+  f.Decide("/order/done?total=7");
+  Evaluator& ev = f.harness->eval();
+  std::string_view first = ev.GoalList();
+  EXPECT_EQ(first, "order:7,fixed:3");
+  EXPECT_EQ(ev.GoalList().data(), first.data());
+  double v = 0;
+  EXPECT_TRUE(ev.GoalReached(0, &v));
+  EXPECT_EQ(v, 7);
+  EXPECT_FALSE(ev.GoalReached(1, &v));
+  EXPECT_EQ(v, -1);
+  EXPECT_FALSE(ev.GoalReached(9, &v));
+  ASSERT_EQ(f.rules->num_goals(), 4u);
+  EXPECT_EQ(f.rules->goal_name(3), "fixed");
+}
+
 }  // namespace
 }  // namespace tailor

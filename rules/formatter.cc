@@ -245,6 +245,14 @@ class Formatter {
                 ") : " + s.type_name + "\n";
         break;
       }
+      case ItemKind::kGoal: {
+        const GoalAst& g = p_.goals[item.index];
+        out_ += "goal " + g.name + " when " + X(g.cond);
+        if (g.value >= 0)
+          out_ += g.value_number ? " value number(" + X(g.value) + ")" : " value " + X(g.value);
+        out_ += "\n";
+        break;
+      }
       case ItemKind::kInclude:
         out_ += "include " + QuoteString(p_.includes[item.index].path) + "\n";
         break;

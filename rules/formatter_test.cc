@@ -198,5 +198,17 @@ TEST(FormatterTest, ExampleFilesRoundTrip) {
   }
 }
 
+TEST(FormatterTest, Goals) {
+  std::string out = Fmt(R"(goal order   when path=="/order/done"  value number( query("total") )   # revenue
+goal signup when path == "/account/welcome"
+goal n when (t.flag or t.num > 2) and true value -1.50
+)");
+  EXPECT_EQ(out, R"(goal order when path == "/order/done" value number(query("total"))  # revenue
+goal signup when path == "/account/welcome"
+goal n when (t.flag or t.num > 2) and true value -1.5
+)");
+  EXPECT_EQ(Fmt(out), out);
+}
+
 }  // namespace
 }  // namespace tailor

@@ -168,7 +168,7 @@ class Parser {
     if (t.kind != Tok::kIdent) return false;
     static constexpr std::string_view kWords[] = {"segment", "page", "score", "experiment",
                                                   "holdout", "table", "interest", "signal",
-                                                  "include"};
+                                                  "include", "goal"};
     for (auto w : kWords)
       if (t.text == w) return true;
     return false;
@@ -214,6 +214,7 @@ class Parser {
     if (w == "interest") return ParseInterest();
     if (w == "signal") return ParseLuaSignal();
     if (w == "include") return ParseInclude();
+    if (w == "goal") return ParseGoal();
     ErrorAt(t, "expected a statement (segment, page, score, experiment, include, ...), found " +
                    Describe(t));
     Advance();
@@ -231,6 +232,37 @@ class Parser {
     if (s.expr < 0) return false;
     p_.segments.push_back(std::move(s));
     AddItem(ItemKind::kSegment, static_cast<int>(p_.segments.size()) - 1, line);
+    return true;
+  }
+
+  // goal NAME when CONDITION [value OPERAND | value number(OPERAND)]
+  bool ParseGoal() {
+    int line = Cur().line;
+    Advance();
+    GoalAst g;
+    g.loc = Loc();
+    if (!ExpectName(&g.name, "a goal name")) return false;
+    if (!ExpectWord("when")) return false;
+    g.cond = ParseExpr();
+    if (g.cond < 0) return false;
+    if (AtWord("value")) {
+      g.value_loc = Loc();
+      Advance();
+      depth_ = 0;
+      if (AtWord("number") && Peek().kind == Tok::kLParen) {
+        Advance();
+        Advance();
+        g.value_number = true;
+        g.value = ParseOperand();
+        if (g.value < 0) return false;
+        if (!Expect(Tok::kRParen, "')' after number(...)")) return false;
+      } else {
+        g.value = ParseOperand();
+        if (g.value < 0) return false;
+      }
+    }
+    p_.goals.push_back(std::move(g));
+    AddItem(ItemKind::kGoal, static_cast<int>(p_.goals.size()) - 1, line);
     return true;
   }
 

@@ -210,5 +210,41 @@ TEST(ParserTest, IncludeIsRelativeToTheIncludingFile) {
   EXPECT_NE(d2.items()[0].message.find("missing.rules"), std::string::npos);
 }
 
+TEST(ParserTest, Goals) {
+  Parsed r(R"(goal order when path == "/order/done" value number(query("total"))
+goal signup when path == "/account/welcome"
+goal big when t.flag value 12.5
+)");
+  ASSERT_FALSE(r.d.has_errors()) << r.errors();
+  ASSERT_EQ(r.p.goals.size(), 3u);
+  EXPECT_EQ(r.p.goals[0].name, "order");
+  EXPECT_EQ(r.p.exprs[r.p.goals[0].cond].kind, ExprKind::kCompare);
+  ASSERT_GE(r.p.goals[0].value, 0);
+  EXPECT_TRUE(r.p.goals[0].value_number);
+  EXPECT_EQ(r.p.exprs[r.p.goals[0].value].kind, ExprKind::kCall);
+  EXPECT_EQ(r.p.goals[0].value_loc.col, 39);
+  EXPECT_EQ(r.p.goals[1].value, -1);
+  EXPECT_FALSE(r.p.goals[2].value_number);
+  EXPECT_EQ(r.p.exprs[r.p.goals[2].value].number, 12.5);
+  EXPECT_EQ(r.p.items.size(), 3u);
+  EXPECT_EQ(r.p.items[0].kind, ItemKind::kGoal);
+}
+
+TEST(ParserTest, GoalWithoutWhenIsAnError) {
+  Parsed r("goal signup path == \"/welcome\"\ngoal ok when true\n");
+  EXPECT_EQ(r.d.error_count(), 1u) << r.errors();
+  EXPECT_NE(r.errors().find("t.rules:1:13: error: expected 'when', found 'path'"),
+            std::string::npos)
+      << r.errors();
+  EXPECT_EQ(r.p.goals.size(), 1u);  // recovery: the next goal parses
+  Parsed bad("goal when path == \"/\"\n");
+  EXPECT_NE(bad.errors().find("t.rules:1:6: error: expected a goal name, found 'when'"),
+            std::string::npos)
+      << bad.errors();
+  Parsed unclosed("goal a when true value number(query(\"x\")\n");
+  EXPECT_NE(unclosed.errors().find("expected ')' after number(...)"), std::string::npos)
+      << unclosed.errors();
+}
+
 }  // namespace
 }  // namespace tailor

@@ -69,6 +69,8 @@ std::shared_ptr<const RuleSet> RuleSet::CompileString(std::string_view source,
 }
 
 size_t RuleSet::state_size() const { return c_->state_size; }
+size_t RuleSet::num_goals() const { return c_->goals.size(); }
+std::string_view RuleSet::goal_name(size_t i) const { return c_->goals[i].name; }
 size_t RuleSet::num_segments() const { return c_->segment_names.size(); }
 std::string_view RuleSet::segment_name(size_t i) const { return c_->segment_names[i]; }
 int RuleSet::segment_index(std::string_view name) const {

@@ -77,6 +77,8 @@ class RuleSet {
   size_t num_scores() const;
   std::string_view score_name(size_t i) const;
   bool score_has_bands(size_t i) const;
+  size_t num_goals() const;
+  std::string_view goal_name(size_t i) const;
 
   // Declarations for the experiments, tables, interests and Lua libraries.
   const std::vector<ExperimentDecl>& experiments() const;
@@ -134,6 +136,14 @@ class Evaluator {  // one per request; trivially destructible; allocation-free
   // Comma-separated names of the segments the request is in, written into env.arena ("" if
   // none or the arena is full).
   std::string_view SegmentList();
+  // Whether the request reaches goal i (its condition is evaluated once per request); *value
+  // (optional) is its value, or -1 when it has none (no `value`, missing, negative, or a
+  // number(...) of a string that is not a number).
+  bool GoalReached(size_t i, double* value = nullptr);
+  // "order:12.5,signup": the goals the request reaches, in declaration order, each with its
+  // value in shortest form when it has one; written into env.arena ("" if none or the arena is
+  // full); memoized.
+  std::string_view GoalList();
   double ScorePoints(size_t i);
   std::string_view ScoreBand(size_t i);  // empty when the score has no bands
   std::string_view ExperimentVariant(size_t i);  // empty when not enrolled / no assigner
@@ -169,6 +179,8 @@ class Evaluator {  // one per request; trivially destructible; allocation-free
   Decision decision_;
   std::string_view segment_list_;
   bool segment_list_done_ = false;
+  std::string_view goal_list_;
+  bool goal_list_done_ = false;
 };
 
 }  // namespace tailor
