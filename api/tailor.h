@@ -254,6 +254,9 @@ size_t tailor_eval_profile_cookie(tailor_eval_t *ev, char *out, size_t cap);
 int tailor_eval_decide(tailor_eval_t *ev, tailor_decision_t *out);
 /* Comma-separated names of the segments the request is in (memoized). */
 int tailor_eval_segments(tailor_eval_t *ev, tailor_str_t *out);
+/* The goals the request reaches, "order:12.5,signup": declaration order, a goal's value (when
+ * it has one) in shortest form after ':' (memoized). */
+int tailor_eval_goals(tailor_eval_t *ev, tailor_str_t *out);
 
 #ifdef __cplusplus
 }

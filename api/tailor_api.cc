@@ -382,6 +382,18 @@ TAILOR_EXPORT int tailor_eval_segments(tailor_eval_t* ev, tailor_str_t* out) {
   }
 }
 
+TAILOR_EXPORT int tailor_eval_goals(tailor_eval_t* ev, tailor_str_t* out) {
+  *out = {0, ""};
+  try {
+    if (ev->evaluation == nullptr) return -1;
+    *out = Str(ev->evaluation->Goals());
+    return 0;
+  } catch (...) {
+    ev->errors |= 1u << TAILOR_ERR_EVAL;
+    return -1;
+  }
+}
+
 TAILOR_EXPORT int tailor_eval_experiments(tailor_eval_t* ev, tailor_str_t* out) {
   *out = {0, ""};
   try {

@@ -85,6 +85,44 @@ struct Request {
   }
 };
 
+// tailor_eval_goals: the goals the request reaches, as $tailor_goals shows them.
+TEST(CApi, GoalsText) {
+  TempDir dir;
+  std::string rules = dir.Write("site.rules", R"(
+segment beta = cookie("beta") == "1"
+goal order  when path == "/order/done" value number(query("total"))
+goal signup when path == "/account/welcome" or beta
+goal fixed  when path == "/order/done" value 2.50
+)");
+  tailor_engine_conf_t conf{};
+  conf.rules_path = rules.c_str();
+  conf.tables_reload_ms = -1;
+  std::string log;
+  tailor_engine_t* engine = tailor_engine_create(&conf, Log, &log);
+  ASSERT_NE(engine, nullptr) << log;
+  ASSERT_EQ(tailor_engine_worker_init(engine, Log, &log), 0) << log;
+  auto goals = [&](const std::string& path, const std::string& query,
+                   std::vector<std::pair<std::string, std::string>> h = {}) {
+    Request r(engine, path, query, std::move(h));
+    EXPECT_NE(r.ev, nullptr);
+    if (r.ev == nullptr) return std::string("(no evaluation)");
+    tailor_str_t out;
+    EXPECT_EQ(tailor_eval_goals(r.ev, &out), 0);
+    std::string first(out.data, out.len);
+    tailor_str_t again;
+    EXPECT_EQ(tailor_eval_goals(r.ev, &again), 0);
+    EXPECT_EQ(again.data, out.data);  // memoized
+    return first;
+  };
+  EXPECT_EQ(goals("/order/done", "total=12.50"), "order:12.5,fixed:2.5");
+  EXPECT_EQ(goals("/order/done", ""), "order,fixed:2.5");
+  EXPECT_EQ(goals("/order/done", "total=-3"), "order,fixed:2.5");
+  EXPECT_EQ(goals("/order/done", "total=abc", {{"Cookie", "beta=1"}}), "order,signup,fixed:2.5");
+  EXPECT_EQ(goals("/account/welcome", ""), "signup");
+  EXPECT_EQ(goals("/", ""), "");
+  tailor_engine_destroy(engine);
+}
+
 // An evaluation that runs out of its scratch arena serves the page's default, and the glue
 // counts tailor_errors_total{kind="scratch"}.
 TEST(CApi, ScratchExhaustionServesTheDefaultAndIsCounted) {

@@ -55,9 +55,11 @@ int Run(const std::vector<std::string>& args) {
                  errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
     return 1;
   }
-  std::printf("%s: ok (%zu segments, %zu pages, %zu scores, %zu experiments; %zu warning%s)\n",
+  std::printf("%s: ok (%zu segments, %zu pages, %zu scores, %zu experiments, %zu goals; "
+              "%zu warning%s)\n",
               args[0].c_str(), rules->num_segments(), rules->num_pages(), rules->num_scores(),
-              rules->experiments().size(), warnings, warnings == 1 ? "" : "s");
+              rules->experiments().size(), rules->num_goals(), warnings,
+              warnings == 1 ? "" : "s");
   return 0;
 }
 

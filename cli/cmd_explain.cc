@@ -3,7 +3,7 @@
 //                      [--secret FILE] [--SOURCE FILE]...
 // (--SOURCE: each data source's flag, e.g. --geoip DB for tailor_geoip2; see `tailorc signals`)
 // Evaluates one request built from the flags and prints JSON: the page and variant, the
-// segments the request is in, the scores, the signals that were read (and their values), and a
+// segments the request is in, the goals it reaches, the scores, the signals that were read (and their values), and a
 // trace of every rule evaluated, in order, so a content team can see why a request got its
 // variant.
 #include <arpa/inet.h>
@@ -40,8 +40,8 @@ const Command kExplain = {
     "explain RULES [--url URL] [--header 'N: V']... [--cookie N=V]... [--ip IP] [--host H] "
     "[--method M] [--visitor ID] [--languages fr,en] [--secret FILE] [--geoip DB]... (and each "
     "data source's --SOURCE FILE)",
-    "show how the rules decide one request (JSON: page, variant, segments, scores, signals, "
-    "trace)",
+    "show how the rules decide one request (JSON: page, variant, segments, goals, scores, "
+    "signals, trace)",
     Run};
 
 using Json = nlohmann::ordered_json;  // keeps the keys in the order they are written
@@ -250,6 +250,13 @@ int Run(const std::vector<std::string>& args) {
   Json segments = Json::array();
   for (size_t i = 0; i < rules->num_segments(); ++i)
     if (ev.InSegment(i)) segments.push_back(std::string(rules->segment_name(i)));
+  Json goals = Json::array();
+  for (size_t i = 0; i < rules->num_goals(); ++i) {
+    double value = -1;
+    if (!ev.GoalReached(i, &value)) continue;
+    goals.push_back({{"name", std::string(rules->goal_name(i))},
+                     {"value", value >= 0 ? JsonNumber(value) : Json(nullptr)}});
+  }
   Json scores = Json::object();
   for (size_t i = 0; i < rules->num_scores(); ++i) {
     scores[std::string(rules->score_name(i))] = {
@@ -310,6 +317,7 @@ int Run(const std::vector<std::string>& args) {
       {"variant", d.page >= 0 ? JsonStringOrNull(d.variant) : Json(nullptr)},
       {"default", d.is_default},
       {"segments", std::move(segments)},
+      {"goals", std::move(goals)},
       {"scores", std::move(scores)},
       {"experiments", std::move(experiments)},
       {"signals", std::move(signals)},

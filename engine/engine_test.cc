@@ -90,6 +90,7 @@ page "/shop/*" { default "shop" }
   Request beta(*engine, "/", {{"Cookie", "beta=1"}});
   EXPECT_EQ(beta.ev->Decide().variant, "home-beta");
   EXPECT_EQ(beta.ev->Segments(), "beta");
+  EXPECT_EQ(beta.ev->Goals(), "");
 
   Request none(*engine, "/about");
   EXPECT_EQ(none.ev->Decide().page, -1);

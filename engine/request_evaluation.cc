@@ -170,6 +170,16 @@ std::string_view RequestEvaluation::Segments() {
   return segments_;
 }
 
+std::string_view RequestEvaluation::Goals() {
+  LuaErrorWatch lua_watch(engine_, &errors_);
+  if (goals_done_) return goals_;
+  goals_done_ = true;
+  if (evaluator_ == nullptr) return goals_;
+  goals_ = evaluator_->GoalList();
+  if (arena_.exhausted()) errors_ |= kErrScratch;
+  return goals_;
+}
+
 size_t RequestEvaluation::Exposures(size_t* ids, size_t max) {
   LuaErrorWatch lua_watch(engine_, &errors_);
   // Previews are a reviewer's forced choices, not an experiment's traffic; a request served

@@ -59,6 +59,9 @@ class RequestEvaluation {
   Decision Decide();
   // Segments the request is in, comma-separated (memoized).
   std::string_view Segments();
+  // Goals the request reaches, "order:12.5,signup" (declaration order, each with its value in
+  // shortest form when it has one; in the arena; memoized).
+  std::string_view Goals();
   // Experiments evaluated for this request in which the unit is enrolled, as exposure label
   // ids of the engine (Engine labels), at most `max`.
   size_t Exposures(size_t* ids, size_t max);
@@ -105,6 +108,8 @@ class RequestEvaluation {
   Decision decision_;
   bool segments_done_ = false;
   std::string_view segments_;
+  bool goals_done_ = false;
+  std::string_view goals_;
   bool experiments_done_ = false;
   std::string_view experiments_;
   uint32_t errors_ = 0;

@@ -341,6 +341,25 @@ ngx_http_tailor_eval_segments(ngx_http_tailor_ctx_t *ctx)
 }
 
 
+/* ctx->goals: the goals the request reaches, computed on first use. */
+void
+ngx_http_tailor_eval_goals(ngx_http_tailor_ctx_t *ctx)
+{
+    tailor_str_t  s;
+
+    if (ctx->goals_done) {
+        return;
+    }
+
+    ctx->goals_done = 1;
+
+    if (ctx->eval && tailor_eval_goals(ctx->eval, &s) == 0) {
+        ctx->goals.len = s.len;
+        ctx->goals.data = (u_char *) s.data;
+    }
+}
+
+
 /*
  * ctx->experiments: the experiments the visitor is enrolled in among those the page
  * decision, the segments and the configuration read; none for a preview.

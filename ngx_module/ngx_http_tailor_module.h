@@ -108,6 +108,7 @@ typedef struct {
     ngx_str_t                  variant;
     ngx_str_t                  page;
     ngx_str_t                  segments;
+    ngx_str_t                  goals;
     ngx_str_t                  experiments;
     ngx_str_t                  preview;    /* a valid token from the query: set its cookie */
     time_t                     preview_expires;
@@ -119,6 +120,7 @@ typedef struct {
     unsigned                   is_default:1;
     unsigned                   decided:1;
     unsigned                   segments_done:1;
+    unsigned                   goals_done:1;
     unsigned                   experiments_done:1;
     unsigned                   cookie_sent:1;
     unsigned                   rewritten:1;
@@ -156,6 +158,7 @@ ngx_http_tailor_ctx_t *ngx_http_tailor_find_ctx(ngx_http_request_t *r);
 ngx_http_tailor_ctx_t *ngx_http_tailor_evaluate(ngx_http_request_t *r);
 void ngx_http_tailor_decide(ngx_http_request_t *r, ngx_http_tailor_ctx_t *ctx);
 void ngx_http_tailor_eval_segments(ngx_http_tailor_ctx_t *ctx);
+void ngx_http_tailor_eval_goals(ngx_http_tailor_ctx_t *ctx);
 void ngx_http_tailor_eval_experiments(ngx_http_request_t *r,
     ngx_http_tailor_ctx_t *ctx);
 

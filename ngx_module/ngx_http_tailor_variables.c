@@ -25,6 +25,8 @@ static ngx_int_t ngx_http_tailor_variant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_tailor_segments_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_tailor_goals_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_tailor_visitor_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_tailor_visitor_hash_variable(ngx_http_request_t *r,
@@ -52,6 +54,9 @@ static ngx_http_variable_t  ngx_http_tailor_vars[] = {
 
     { ngx_string("tailor_segments"), NULL,
       ngx_http_tailor_segments_variable, 0, 0, 0 },
+
+    { ngx_string("tailor_goals"), NULL,
+      ngx_http_tailor_goals_variable, 0, 0, 0 },
 
     { ngx_string("tailor_visitor"), NULL,
       ngx_http_tailor_visitor_variable, 0, 0, 0 },
@@ -184,6 +189,26 @@ ngx_http_tailor_segments_variable(ngx_http_request_t *r,
     ngx_http_tailor_eval_segments(ctx);
 
     ngx_http_tailor_set_value(v, ctx->segments.data, ctx->segments.len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tailor_goals_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_tailor_ctx_t  *ctx;
+
+    ctx = ngx_http_tailor_evaluate(r);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ngx_http_tailor_eval_goals(ctx);
+
+    ngx_http_tailor_set_value(v, ctx->goals.data, ctx->goals.len);
 
     return NGX_OK;
 }

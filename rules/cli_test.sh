@@ -52,4 +52,24 @@ json=$("$TAILORC" explain "$SRC/examples/rules/shop.rules" --url '/?utm_medium=e
   || not_ok "explain score: $json"
 json=$("$TAILORC" explain "$SRC/examples/demo.rules" --url '/nowhere')
 grep -qF '"page": null' <<<"$json" && grep -qF '"variant": null' <<<"$json" && ok "explain: no page" || not_ok "explain no page"
+
+# Goals: explain lists the goals reached (after the segments), check counts them.
+goals=$(mktemp --suffix=.rules)
+cat > "$goals" <<'RULES'
+segment beta = cookie("beta") == "1"
+goal order when path == "/order/done" value number(query("total"))
+goal signup when path == "/account/welcome" or beta
+goal fixed when path == "/order/done" value 3
+page "/" { default "home" }
+RULES
+json=$("$TAILORC" explain "$goals" --url '/order/done?total=12.50' --cookie beta=1)
+[ "$(json_at goals <<<"$json")" = '[{"name":"order","value":12.5},{"name":"signup","value":null},{"name":"fixed","value":3}]' ] \
+  && ok "explain: goals" || not_ok "explain goals: $json"
+perl -0777 -ne 'exit(/"segments".*"goals".*"scores"/s ? 0 : 1)' <<<"$json" && ok "explain: goals after segments" \
+  || not_ok "explain goals order"
+json=$("$TAILORC" explain "$goals" --url '/')
+[ "$(json_at goals <<<"$json")" = '[]' ] && ok "explain: no goal" || not_ok "explain no goal: $json"
+out=$("$TAILORC" check "$goals" 2>&1)
+grep -qF ', 3 goals;' <<<"$out" && ok "check counts goals" || not_ok "check goals: $out"
+rm -f "$goals"
 exit $fail
