@@ -90,7 +90,7 @@ TEST(CApi, GoalsText) {
   TempDir dir;
   std::string rules = dir.Write("site.rules", R"(
 segment beta = cookie("beta") == "1"
-goal order  when path == "/order/done" value number(query("total"))
+goal order  when path == "/order/done" value query("total")
 goal signup when path == "/account/welcome" or beta
 goal fixed  when path == "/order/done" value 2.50
 )");

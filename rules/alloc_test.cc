@@ -68,7 +68,7 @@ page "/" {
 }
 page "/shop/*" { variant "shop-mobile" when vip_mobile or mobile  default "shop" }
 page matches "^/p/[0-9]+$" { variant "p-fr" when fr  default "p" }
-goal order when path == "/shop/a" or from_email value number(query("x"))
+goal order when path == "/shop/a" or from_email value query("x")
 goal shop when path starts_with "/shop/" value t.num
 goal seen when true
 )RULES";

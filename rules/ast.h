@@ -167,13 +167,13 @@ struct IncludeAst {
   SourceLoc loc;
 };
 
-// goal NAME when CONDITION [value NUMBER | value number(SIGNAL)]
+// goal NAME when CONDITION [value NUMBER | value SIGNAL]
 struct GoalAst {
   std::string name;
   SourceLoc loc;
   int cond = -1;
   int value = -1;             // operand expression, -1 = no value
-  bool value_number = false;  // written `number(...)`: a string converted at request time
+  bool value_number = false;  // set by the checker: a string value, read as a decimal number
   SourceLoc value_loc;        // the `value` keyword
 };
 

@@ -756,15 +756,13 @@ class Checker {
       }
       ValueType t = TypeOf(g.value);
       if (t == ValueType::kMissing) continue;  // already reported (unknown name)
-      if (g.value_number) {
-        if (t != ValueType::kString && t != ValueType::kNumber)
-          Error(v.loc, "number() converts a string, but " + Describe(g.value) + " is a " +
-                           ValueTypeName(t));
+      // A string (query("total"), a cookie, a header) is read as a decimal number at
+      // request time; one that is not a number leaves the goal without a value.
+      if (t == ValueType::kString) {
+        g.value_number = true;
       } else if (t != ValueType::kNumber) {
-        Error(v.loc, "a goal's value must be a number, but " + Describe(g.value) + " is a " +
-                         ValueTypeName(t) +
-                         (t == ValueType::kString ? " (convert it: number(" + Describe(g.value) + "))"
-                                                  : std::string()));
+        Error(v.loc, "a goal's value must be a number or a string holding one, but " +
+                         Describe(g.value) + " is a " + ValueTypeName(t));
       }
     }
   }

@@ -57,7 +57,7 @@ grep -qF '"page": null' <<<"$json" && grep -qF '"variant": null' <<<"$json" && o
 goals=$(mktemp --suffix=.rules)
 cat > "$goals" <<'RULES'
 segment beta = cookie("beta") == "1"
-goal order when path == "/order/done" value number(query("total"))
+goal order when path == "/order/done" value query("total")
 goal signup when path == "/account/welcome" or beta
 goal fixed when path == "/order/done" value 3
 page "/" { default "home" }

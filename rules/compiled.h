@@ -102,7 +102,7 @@ struct CompiledGoal {
   std::string_view name;
   uint32_t node = 0;       // the condition
   int value_slot = -1;     // -1: no value
-  bool convert = false;    // number(...): a string value is read as a decimal number
+  bool convert = false;    // a string value, read as a decimal number
   int line = 0;
   std::string_view text;   // the condition (canonical form), for explain
   std::string_view file;

@@ -22,7 +22,7 @@ namespace {
 inline bool TestBit(const uint64_t* w, size_t i) { return (w[i / 64] >> (i % 64)) & 1; }
 inline void SetBit(uint64_t* w, size_t i) { w[i / 64] |= uint64_t{1} << (i % 64); }
 
-// number(...) of a goal's value: a decimal written like the language's number literals
+// A goal's string value as a number: a decimal written like the language's number literals
 // ("12", "12.50", "-3"), nothing else (no spaces, exponent, "inf", "nan"). -1 when not one.
 double GoalNumber(std::string_view s) {
   size_t i = 0;

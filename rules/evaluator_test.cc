@@ -449,7 +449,7 @@ segment bot = header("User-Agent") matches_ci "bot"
 
 TEST(EvaluatorTest, Goals) {
   RulesFixture f(R"(segment beta = t.flag
-goal order when path == "/order/done" value number(query("total"))
+goal order when path == "/order/done" value query("total")
 goal signup when path == "/account/welcome" or beta
 goal n when t.num > 0 value t.num
 goal fixed when path == "/order/done" value 3

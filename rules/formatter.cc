@@ -248,8 +248,7 @@ class Formatter {
       case ItemKind::kGoal: {
         const GoalAst& g = p_.goals[item.index];
         out_ += "goal " + g.name + " when " + X(g.cond);
-        if (g.value >= 0)
-          out_ += g.value_number ? " value number(" + X(g.value) + ")" : " value " + X(g.value);
+        if (g.value >= 0) out_ += " value " + X(g.value);
         out_ += "\n";
         break;
       }

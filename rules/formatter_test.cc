@@ -199,11 +199,11 @@ TEST(FormatterTest, ExampleFilesRoundTrip) {
 }
 
 TEST(FormatterTest, Goals) {
-  std::string out = Fmt(R"(goal order   when path=="/order/done"  value number( query("total") )   # revenue
+  std::string out = Fmt(R"(goal order   when path=="/order/done"  value  query("total")   # revenue
 goal signup when path == "/account/welcome"
 goal n when (t.flag or t.num > 2) and true value -1.50
 )");
-  EXPECT_EQ(out, R"(goal order when path == "/order/done" value number(query("total"))  # revenue
+  EXPECT_EQ(out, R"(goal order when path == "/order/done" value query("total")  # revenue
 goal signup when path == "/account/welcome"
 goal n when (t.flag or t.num > 2) and true value -1.5
 )");

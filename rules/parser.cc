@@ -235,7 +235,7 @@ class Parser {
     return true;
   }
 
-  // goal NAME when CONDITION [value OPERAND | value number(OPERAND)]
+  // goal NAME when CONDITION [value OPERAND]
   bool ParseGoal() {
     int line = Cur().line;
     Advance();
@@ -249,17 +249,8 @@ class Parser {
       g.value_loc = Loc();
       Advance();
       depth_ = 0;
-      if (AtWord("number") && Peek().kind == Tok::kLParen) {
-        Advance();
-        Advance();
-        g.value_number = true;
-        g.value = ParseOperand();
-        if (g.value < 0) return false;
-        if (!Expect(Tok::kRParen, "')' after number(...)")) return false;
-      } else {
-        g.value = ParseOperand();
-        if (g.value < 0) return false;
-      }
+      g.value = ParseOperand();
+      if (g.value < 0) return false;
     }
     p_.goals.push_back(std::move(g));
     AddItem(ItemKind::kGoal, static_cast<int>(p_.goals.size()) - 1, line);

@@ -211,7 +211,7 @@ TEST(ParserTest, IncludeIsRelativeToTheIncludingFile) {
 }
 
 TEST(ParserTest, Goals) {
-  Parsed r(R"(goal order when path == "/order/done" value number(query("total"))
+  Parsed r(R"(goal order when path == "/order/done" value query("total")
 goal signup when path == "/account/welcome"
 goal big when t.flag value 12.5
 )");
@@ -220,11 +220,9 @@ goal big when t.flag value 12.5
   EXPECT_EQ(r.p.goals[0].name, "order");
   EXPECT_EQ(r.p.exprs[r.p.goals[0].cond].kind, ExprKind::kCompare);
   ASSERT_GE(r.p.goals[0].value, 0);
-  EXPECT_TRUE(r.p.goals[0].value_number);
   EXPECT_EQ(r.p.exprs[r.p.goals[0].value].kind, ExprKind::kCall);
   EXPECT_EQ(r.p.goals[0].value_loc.col, 39);
   EXPECT_EQ(r.p.goals[1].value, -1);
-  EXPECT_FALSE(r.p.goals[2].value_number);
   EXPECT_EQ(r.p.exprs[r.p.goals[2].value].number, 12.5);
   EXPECT_EQ(r.p.items.size(), 3u);
   EXPECT_EQ(r.p.items[0].kind, ItemKind::kGoal);
@@ -241,9 +239,8 @@ TEST(ParserTest, GoalWithoutWhenIsAnError) {
   EXPECT_NE(bad.errors().find("t.rules:1:6: error: expected a goal name, found 'when'"),
             std::string::npos)
       << bad.errors();
-  Parsed unclosed("goal a when true value number(query(\"x\")\n");
-  EXPECT_NE(unclosed.errors().find("expected ')' after number(...)"), std::string::npos)
-      << unclosed.errors();
+  Parsed empty("goal a when true value\n");
+  EXPECT_EQ(empty.d.error_count(), 1u) << empty.errors();
 }
 
 }  // namespace

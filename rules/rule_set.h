@@ -138,7 +138,7 @@ class Evaluator {  // one per request; trivially destructible; allocation-free
   std::string_view SegmentList();
   // Whether the request reaches goal i (its condition is evaluated once per request); *value
   // (optional) is its value, or -1 when it has none (no `value`, missing, negative, or a
-  // number(...) of a string that is not a number).
+  // string value that is not a number).
   bool GoalReached(size_t i, double* value = nullptr);
   // "order:12.5,signup": the goals the request reaches, in declaration order, each with its
   // value in shortest form when it has one; written into env.arena ("" if none or the arena is

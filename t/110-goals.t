@@ -13,7 +13,7 @@ location / { tailor on; return 200 "[$tailor_goals]\n"; }
 --- user_files
 >>> conf/site.rules
 segment beta = cookie("beta") == "1"
-goal order  when path == "/order/done" value number(query("total"))   # revenue
+goal order  when path == "/order/done" value query("total")   # revenue
 goal signup when path == "/account/welcome" or beta
 goal fixed  when path == "/order/done" value 2.50
 page "/" { default "home" }
@@ -29,7 +29,7 @@ tailor_rules conf/site.rules;
 location / { tailor on; return 200 "[$tailor_goals]\n"; }
 --- user_files
 >>> conf/site.rules
-goal order when path == "/order/done" value number(query("total"))
+goal order when path == "/order/done" value query("total")
 goal seen  when path starts_with "/order/"
 --- request eval
 ["GET /order/done", "GET /order/done?total=-5", "GET /order/done?total=12abc", "GET /order/x"]
@@ -70,11 +70,11 @@ tailor_rules conf/bad.rules;
 --- user_files
 >>> conf/bad.rules
 # line one is a comment
-goal order when path == "/order/done" value query("total")
+goal order when path == "/order/done" value device.bot
 page "/" { default "home" }
 --- must_die
 --- error_log eval
-qr{bad\.rules:2:45: error: a goal's value must be a number, but query\("total"\) is a string}
+qr{bad\.rules:2:45: error: a goal's value must be a number or a string holding one, but device\.bot is a bool}
 
 === TEST 6: a duplicate goal fails nginx -t with FILE:LINE:COL
 --- http_config
